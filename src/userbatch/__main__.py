@@ -1,0 +1,3 @@
+from userbatch.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""Logging: plain lines on the terminal, optional log file, text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+class TerminalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        return f"error: {message}" if record.levelno >= logging.ERROR else message
+
+
+def configure_logging(*, quiet: bool = False, log_file=None, log_format: str = "text") -> None:
+    logger = logging.getLogger("userbatch")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(logging.ERROR if quiet else logging.INFO)
+    terminal.setFormatter(JsonFormatter() if log_format == "json" else TerminalFormatter())
+    logger.addHandler(terminal)
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(
+            JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        )
+        logger.addHandler(handler)

@@ -1,0 +1,75 @@
+"""The plan table: one row per change, in SPEC §7 vocabulary, derived changes included."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+CHANGE_COLUMNS = (
+    "environment", "entity", "key", "change", "before", "after", "rule",
+    "source_file", "source_row",
+)  # fmt: skip
+# Internal: which input row caused a change (kind, frame index); dropped from reports.
+ORIGIN_COLUMNS = ("_kind", "_row")
+
+
+class ChangeLog:
+    """Collects change frames; ``frame()`` concatenates them once."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(
+        self,
+        *,
+        change: str,
+        entity: str,
+        key,
+        environment=None,
+        before=None,
+        after=None,
+        rule=None,
+        rows: pd.DataFrame | None = None,
+        kind: str | None = None,
+    ) -> None:
+        """Append changes, one per element of ``key`` (a Series); ``rows`` are their input rows."""
+        if len(key) == 0:
+            return
+        index = key.index
+        part = pd.DataFrame(
+            {
+                "environment": _aligned(environment, index),
+                "entity": entity,
+                "key": key,
+                "change": change,
+                "before": _aligned(before, index),
+                "after": _aligned(after, index),
+                "rule": rule,
+                "source_file": _aligned(None if rows is None else rows["source_file"], index),
+                "source_row": _aligned(None if rows is None else rows["source_row"], index),
+                "_kind": kind if rows is not None else None,
+                "_row": _aligned(None if rows is None else rows["_row"], index),
+            },
+            index=index,
+        )
+        self._parts.append(part.reset_index(drop=True))
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return empty_changes()
+        frame = pd.concat(self._parts, ignore_index=True)
+        frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
+        frame["_row"] = pd.to_numeric(frame["_row"], errors="coerce").astype("Int64")
+        return frame
+
+
+def _aligned(value, index) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return pd.Series(value.to_numpy(), index=index) if len(value) == len(index) else value
+    return pd.Series(value, index=index, dtype=object)
+
+
+def empty_changes() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS + ORIGIN_COLUMNS})
+    frame["source_row"] = frame["source_row"].astype("Int64")
+    frame["_row"] = frame["_row"].astype("Int64")
+    return frame

@@ -1,0 +1,123 @@
+"""What every planning stage shares: the input rows, the current state, options, and the
+problems and changes they append to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from userbatch.errors import UsageError
+from userbatch.plan.changes import ChangeLog
+from userbatch.problems import Problems
+from userbatch.state.model import State
+from userbatch.vocabulary import ENTITY_OF_KIND
+
+PENDING = "valid"  # a row that passed validation and no rule has refused yet
+
+
+@dataclass
+class PlanOptions:
+    """The RULES flags and run options of SPEC §6."""
+
+    env: str | None = None
+    default_owner: str | None = None
+    reassign_stub_records: bool = False
+    sync_primary_email: bool = False
+    allow_disable_application_users: bool = False
+    release_licenses: bool = False
+    strict: bool = False
+    mode: str = "upsert"
+    keep: tuple[str, ...] = ()
+    max_disable: str | None = None
+
+
+def lower(values: pd.Series) -> pd.Series:
+    return values.astype("str").str.strip().str.lower()
+
+
+class Context:
+    def __init__(self, frames: dict[str, pd.DataFrame], state: State, options: PlanOptions):
+        self.frames = frames
+        self.state = state
+        self.options = options
+        self.problems = Problems()
+        self.changes = ChangeLog()
+        self.environments = state.environments.assign(_key=lower(state.environments["name"]))
+
+    # rows -------------------------------------------------------------------------------
+    def pending(self, kind: str) -> pd.DataFrame:
+        frame = self.frames[kind]
+        return frame[frame["outcome"] == PENDING]
+
+    def refuse(self, kind, rows, *, rule, message, column=None, outcome="failed", level="error"):
+        """Mark ``rows`` failed (or skipped) with one problem each."""
+        if not len(rows):
+            return
+        self.frames[kind].loc[rows.index, "outcome"] = outcome
+        self.problems.add_rows(
+            rows, entity=ENTITY_OF_KIND[kind], rule=rule, level=level, message=message,
+            column=column,
+        )  # fmt: skip
+
+    def note(self, kind, rows, *, rule, message, column=None, level="warning"):
+        self.problems.add_rows(
+            rows, entity=ENTITY_OF_KIND[kind], rule=rule, level=level, message=message,
+            column=column,
+        )  # fmt: skip
+
+    def failed_user_keys(self) -> set[str]:
+        """UPNs whose own users row is invalid or failed: rows depending on them are skipped."""
+        users = self.frames["users"]
+        bad = users[users["outcome"].isin(["invalid", "failed"])]
+        return set(lower(bad["user_principal_name"]).dropna())
+
+    def refuse_unknown_users(self, kind, rows, known: pd.Series, upn: pd.Series, what="user"):
+        """unknown_user, or skipped when that user's own row is invalid or failed."""
+        missing = rows[~known.to_numpy()]
+        if missing.empty:
+            return rows[known.to_numpy()]
+        failed = lower(upn.loc[missing.index]).isin(self.failed_user_keys()).to_numpy()
+        self.refuse(
+            kind, missing[failed], rule="unknown_user", outcome="skipped", level="warning",
+            message="skipped: the users row of " + upn.loc[missing.index[failed]] + " did not pass",
+        )  # fmt: skip
+        self.refuse(
+            kind, missing[~failed], rule="unknown_user", column="user_principal_name",
+            message=upn.loc[missing.index[~failed]]
+            + f" is neither in the environment nor created by this input ({what})",
+        )  # fmt: skip
+        return rows[known.to_numpy()]
+
+    # environments ----------------------------------------------------------------------
+    def default_environment(self, why: str) -> str:
+        """``--env``, or the only environment; several and no --env is a usage error."""
+        envs = self.environments
+        if self.options.env:
+            match = envs[envs["_key"] == self.options.env.strip().lower()]
+            if match.empty:
+                raise UsageError(f"--env {self.options.env}: no such environment in the store")
+            return match["name"].iloc[0]
+        if len(envs) == 1:
+            return envs["name"].iloc[0]
+        if envs.empty:
+            raise UsageError(f"{why} needs an environment; add one with `userbatch init --env NAME`")
+        raise UsageError(f"the store has {len(envs)} environments; {why} needs --env NAME")
+
+    def resolve_environments(self, kind: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Rows with a canonical ``_env`` (row value or the default); unknown_environment fails."""
+        named = rows["environment"].notna()
+        rows = rows.assign(_env=pd.Series(pd.NA, index=rows.index, dtype="str"))
+        if (~named).any():
+            rows.loc[~named, "_env"] = self.default_environment(f"a {kind} row without environment")
+        canonical = dict(zip(self.environments["_key"], self.environments["name"], strict=True))
+        rows.loc[named, "_env"] = lower(rows.loc[named, "environment"]).map(canonical)
+        unknown = rows[rows["_env"].isna()]
+        self.refuse(
+            kind, unknown, rule="unknown_environment", column="environment",
+            message="no environment named " + unknown["environment"].astype("str") + " in the store",
+        )  # fmt: skip
+        return rows[rows["_env"].notna()]
+
+    def env_kind(self) -> dict[str, str]:
+        return dict(zip(self.environments["name"], self.environments["kind"], strict=True))

@@ -1,0 +1,96 @@
+"""Group memberships: unknown_group, unknown_user, add/remove, R5 nested-group warning."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from userbatch.plan.context import Context, lower
+from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.users import TenantPlan
+
+
+def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
+    """The planned memberships table: user members lower-cased, group members by name."""
+    current = ctx.state.memberships
+    current = current.assign(_pair=lower(current["group"]) + "|" + lower(current["member"]))
+    derived = tenant.membership_removals
+    derived = derived.assign(_pair=lower(derived["group"]) + "|" + lower(derived["member"]))
+    _log(ctx, "remove_member", derived, rule="R7")
+    rows = _resolve(ctx, tenant)
+    removes = rows[rows["action"].eq("remove").to_numpy()]
+    held = removes["_pair"].isin(current["_pair"]) & ~removes["_pair"].isin(derived["_pair"])
+    _log(ctx, "remove_member", removes[held.to_numpy()], kind="memberships")
+    kept = current[~current["_pair"].isin(set(derived["_pair"]) | set(removes["_pair"]))]
+    adds = rows[rows["action"].eq("add").to_numpy() & ~rows["_pair"].isin(kept["_pair"]).to_numpy()]
+    _log(ctx, "add_member", adds, kind="memberships")
+    added = pd.DataFrame({"group": adds["_group"], "member": adds["_member"]})
+    planned = pd.concat([kept[["group", "member"]], added], ignore_index=True)
+    _r5_nested(ctx, rows, planned)
+    return planned
+
+
+def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
+    rows = ctx.pending("memberships")
+    groups = dict(zip(lower(ctx.state.groups["name"]), ctx.state.groups["name"], strict=True))
+    rows = rows.assign(_group=lower(rows["group"]).map(groups))
+    unknown = rows[rows["_group"].isna().to_numpy()]
+    ctx.refuse(
+        "memberships", unknown, rule="unknown_group", column="group",
+        message="no group named " + unknown["group"] + " in the tenant (groups are not created by memberships)",
+    )  # fmt: skip
+    rows = rows.drop(unknown.index)
+    # A member resolves as a group when a group has that name, else as a UPN.
+    member_group = lower(rows["member"]).map(groups)
+    rows = rows.assign(
+        _member=member_group.fillna(lower(rows["member"])).astype("str"),
+        _is_group=member_group.notna(),
+    )
+    known = rows["_is_group"] | rows["_member"].isin(tenant.users["_key"])
+    rows = ctx.refuse_unknown_users("memberships", rows, known, rows["member"])
+    return rows.assign(_pair=lower(rows["_group"]) + "|" + lower(rows["_member"]))
+
+
+def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None):
+    if rows.empty:
+        return
+    group = rows["_group"] if "_group" in rows else rows["group"]
+    member = rows["_member"] if "_member" in rows else rows["member"]
+    payload = json_objects(pd.DataFrame({"group": group, "member": member}), ["group", "member"])
+    before, after = (payload, None) if change == "remove_member" else (None, payload)
+    ctx.changes.add(
+        change=change, entity="membership", key=group + "|" + member, before=before,
+        after=after, rule=rule, rows=rows, kind=kind or rows["_kind"].iloc[0],
+    )  # fmt: skip
+
+
+def nested_groups(memberships: pd.DataFrame, groups: pd.Series, group: str) -> pd.DataFrame:
+    """(nested group, depth) for every group reached from ``group`` through group members."""
+    names = set(lower(groups))
+    edges = memberships.assign(_g=lower(memberships["group"]), _m=lower(memberships["member"]))
+    edges = edges[edges["_m"].isin(names)]
+    seen: dict[str, str] = {}
+    frontier = {group.lower()}
+    while frontier:  # one merge per nesting level, not per row
+        step = edges[edges["_g"].isin(frontier)]
+        frontier = set(step["_m"]) - seen.keys() - {group.lower()}
+        seen.update(dict(zip(step["_m"], step["member"], strict=True)))
+    return pd.DataFrame({"_key": list(seen), "name": list(seen.values())})
+
+
+def _r5_nested(ctx: Context, rows: pd.DataFrame, planned: pd.DataFrame) -> None:
+    """R5: members reached only through a nested group are not enabled."""
+    adds = rows[rows["action"].eq("add").to_numpy() & ~rows["_is_group"].to_numpy()]
+    if adds.empty:
+        return
+    for env in ctx.environments.itertuples():  # a handful of environments, not rows
+        if pd.isna(env.security_group):
+            continue
+        nested = nested_groups(planned, ctx.state.groups["name"], env.security_group)
+        direct = set(lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"]))
+        hit = adds[lower(adds["_group"]).isin(nested["_key"]) & ~adds["_member"].isin(direct)]
+        ctx.note(
+            "memberships", hit, rule="R5", column="group",
+            message=hit["_group"] + " is nested in " + env.security_group
+            + f"; members of nested groups are not enabled in {env.name}: add the user to "
+            + env.security_group + " directly",
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The Power Platform rules, each a short vectorized function over frames citing its id."""

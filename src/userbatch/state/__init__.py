@@ -1,0 +1,1 @@
+"""The environment state: the in-memory model, the store, and snapshots (SPEC §3)."""

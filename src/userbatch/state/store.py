@@ -1,0 +1,170 @@
+"""The environment state store over SQLAlchemy Core: a SQLite file by default, any URL works.
+
+Bulk reads and writes go through DataFrames. Every write happens in one transaction and
+changes the store fingerprint, which saved plans compare against.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from userbatch.errors import FatalError, StoreMissingError
+from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
+
+SCHEMA_VERSION = "1"
+DEFAULT_STATE = "userbatch.db"
+
+metadata = sa.MetaData()
+META = sa.Table(
+    "meta", metadata, sa.Column("key", sa.String, primary_key=True), sa.Column("value", sa.Text)
+)
+
+
+def _table(name: str) -> sa.Table:
+    columns, key = TABLES[name]
+    cols = [
+        sa.Column(c, sa.Integer if (name, c) in INT_COLUMNS else sa.Text, nullable=c not in key)
+        for c in columns
+    ]
+    return sa.Table(name, metadata, *cols, sa.PrimaryKeyConstraint(*key))
+
+
+SQL_TABLES = {name: _table(name) for name in TABLES}
+
+
+def state_url(state: str | os.PathLike | None) -> str:
+    """``--state`` / USERBATCH_STATE as a SQLAlchemy URL: a plain path means SQLite."""
+    text = str(state or os.environ.get("USERBATCH_STATE") or DEFAULT_STATE)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+class Store:
+    """An open store. ``load()`` reads a State, ``write()`` applies table writes atomically."""
+
+    def __init__(self, url: str, engine: sa.Engine) -> None:
+        self.url = url
+        self.engine = engine
+
+    @classmethod
+    def open(cls, state: str | os.PathLike | None = None, *, create: bool = False) -> Store:
+        url = state_url(state)
+        path = _sqlite_path(url)
+        if path is not None and not path.exists() and not create:
+            raise StoreMissingError(
+                f"no state store at {path}; create one with `userbatch init`"
+            )
+        try:
+            engine = sa.create_engine(url)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise FatalError(f"cannot open state store {url}: {exc}") from None
+        store = cls(url, engine)
+        if create:
+            metadata.create_all(engine)
+        elif not store._has_schema():
+            raise StoreMissingError(f"no userbatch state in {url}; create it with `userbatch init`")
+        store._check_version()
+        return store
+
+    def _has_schema(self) -> bool:
+        try:
+            return sa.inspect(self.engine).has_table("meta")
+        except sa.exc.SQLAlchemyError as exc:
+            raise FatalError(f"cannot open state store {self.url}: {exc.__class__.__name__}") from None
+
+    def _check_version(self) -> None:
+        version = self.meta("schema_version")
+        if version not in (None, SCHEMA_VERSION):
+            raise FatalError(f"state store schema version {version} is not {SCHEMA_VERSION}")
+
+    def meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(META.c.value).where(META.c.key == key)).scalar()
+
+    def fingerprint(self) -> str | None:
+        return self.meta("fingerprint")
+
+    def load(self) -> State:
+        with self.engine.connect() as conn:
+            frames = {name: _read(conn, name) for name in TABLES}
+        return State(frames)
+
+    def is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return all(
+                conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() == 0
+                for t in SQL_TABLES.values()
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction that ends with a new fingerprint (or rolls back)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            yield conn
+            _set_meta(conn, schema_version=SCHEMA_VERSION, fingerprint=uuid.uuid4().hex)
+
+    def replace_all(self, state: State) -> None:
+        """Make the store hold exactly ``state`` (init --from, init --force)."""
+        with self.transaction() as conn:
+            for name, table in SQL_TABLES.items():
+                conn.execute(table.delete())
+                _insert(conn, name, state.tables[name])
+
+    def write(self, writes: dict[str, tuple[pd.DataFrame, pd.DataFrame]], conn=None) -> None:
+        """Apply ``{table: (rows to delete by key, rows to insert)}`` in one transaction."""
+        if conn is None:
+            with self.transaction() as conn:
+                self.write(writes, conn)
+            return
+        for name, (deletes, inserts) in writes.items():
+            _delete_keys(conn, name, deletes)
+            _insert(conn, name, inserts)
+
+
+def _set_meta(conn: sa.Connection, **values: str) -> None:
+    for key, value in values.items():
+        conn.execute(META.delete().where(META.c.key == key))
+        conn.execute(META.insert().values(key=key, value=value))
+
+
+def _read(conn: sa.Connection, name: str) -> pd.DataFrame:
+    table = SQL_TABLES[name]
+    rows = conn.execute(sa.select(table)).fetchall()
+    frame = pd.DataFrame(rows, columns=[c.name for c in table.columns])
+    return conform(name, frame)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
+    if frame is None or frame.empty:
+        return
+    columns, _ = TABLES[name]
+    conn.execute(SQL_TABLES[name].insert(), _records(frame.reindex(columns=list(columns))))
+
+
+def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame) -> None:
+    if keys is None or keys.empty:
+        return
+    _, key = TABLES[name]
+    table = SQL_TABLES[name]
+    params = {c: sa.bindparam(f"k_{c}") for c in key}
+    stmt = table.delete().where(sa.and_(*(table.c[c] == params[c] for c in key)))
+    rows = keys.reindex(columns=list(key)).astype(object)
+    conn.execute(stmt, [{f"k_{c}": r[c] for c in key} for r in rows.to_dict("records")])

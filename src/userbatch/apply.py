@@ -21,13 +21,17 @@ class ApplyResult:
 
 def credentials_for(plan: Plan) -> pd.DataFrame:
     """R1: the input's password, or a generated one, for every tenant user created."""
-    created = plan.changes[plan.changes["change"].eq("create_user") & plan.changes["entity"].eq("user")]
+    created = plan.changes[
+        plan.changes["change"].eq("create_user") & plan.changes["entity"].eq("user")
+    ]
     users = plan.frames["users"]
     rows = users[users["key"].isin(created["key"])]
     passwords = rows["password"].astype(object).to_numpy().copy()
     missing = pd.isna(passwords)
     passwords[missing] = generate_passwords(int(missing.sum()))
-    return pd.DataFrame({"user_principal_name": rows["user_principal_name"].to_numpy(), "password": passwords})
+    return pd.DataFrame(
+        {"user_principal_name": rows["user_principal_name"].to_numpy(), "password": passwords}
+    )
 
 
 def apply_plan(store: Store, plan: Plan, *, expected_fingerprint: str | None = None) -> ApplyResult:

@@ -26,8 +26,12 @@ log = logging.getLogger("userbatch")
 
 def _logging_options(func):
     @click.option("--quiet", is_flag=True, help="Only errors on the terminal.")
-    @click.option("--log-file", type=click.Path(dir_okay=False), help="Also write the log to this file.")
-    @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+    @click.option(
+        "--log-file", type=click.Path(dir_okay=False), help="Also write the log to this file."
+    )
+    @click.option(
+        "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    )
     @functools.wraps(func)
     def wrapper(*args, quiet, log_file, log_format, **kwargs):
         configure_logging(quiet=quiet, log_file=log_file, log_format=log_format)
@@ -52,9 +56,13 @@ def _logging_options(func):
 
 
 def _read_options(func):
-    @click.option("--encoding", help="Read CSVs in this encoding (default: BOM, UTF-8, then cp1252).")
+    @click.option(
+        "--encoding", help="Read CSVs in this encoding (default: BOM, UTF-8, then cp1252)."
+    )
     @click.option("--group", help="The group an Entra 'Bulk add group members' file adds to.")
-    @click.option("--usage-location", metavar="XX", help="Usage location for users rows that have none.")
+    @click.option(
+        "--usage-location", metavar="XX", help="Usage location for users rows that have none."
+    )
     @functools.wraps(func)
     def wrapper(*args, encoding, group, usage_location, **kwargs):
         read = jobs.ReadOptions(encoding=encoding, group=group, usage_location=usage_location)
@@ -73,14 +81,34 @@ def _state_option(func):
 def _plan_options(func):
     options = [
         click.option("--env", help="Default environment for roles and records rows without one."),
-        click.option("--report-dir", type=click.Path(file_okay=False), help="Where reports go (default reports/<UTC time>-<command>/)."),
+        click.option(
+            "--report-dir",
+            type=click.Path(file_okay=False),
+            help="Where reports go (default reports/<UTC time>-<command>/).",
+        ),
         click.option("--strict", is_flag=True, help="Reject the whole run when any row fails."),
         click.option("--verbose", is_flag=True, help="List every change, one a line."),
-        click.option("--default-owner", help="Owner for records whose owner name is ambiguous (R12)."),
-        click.option("--reassign-stub-records", is_flag=True, help="R13: move a stub's records to the real user of the same name."),
-        click.option("--sync-primary-email", is_flag=True, help="R3: overwrite Primary Email from the email column."),
-        click.option("--allow-disable-application-users", is_flag=True, help="R10: let R4 disable application users."),
-        click.option("--release-licenses", is_flag=True, help="R7: disabling a user also frees its seats."),
+        click.option(
+            "--default-owner", help="Owner for records whose owner name is ambiguous (R12)."
+        ),
+        click.option(
+            "--reassign-stub-records",
+            is_flag=True,
+            help="R13: move a stub's records to the real user of the same name.",
+        ),
+        click.option(
+            "--sync-primary-email",
+            is_flag=True,
+            help="R3: overwrite Primary Email from the email column.",
+        ),
+        click.option(
+            "--allow-disable-application-users",
+            is_flag=True,
+            help="R10: let R4 disable application users.",
+        ),
+        click.option(
+            "--release-licenses", is_flag=True, help="R7: disabling a user also frees its seats."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -151,9 +179,11 @@ def validate(inputs, read, report_dir, strict):
 def _run_plan(inputs, read, state, kw, *, apply, check=False, yes=False):
     confirm = None
     if apply and not yes and sys.stdin.isatty():
+
         def confirm(plan):
             click.echo(change_summary(plan.report_changes(), done=False))
             return click.confirm("Apply these changes?", default=False)
+
     result = jobs.run_plan(
         inputs, state=state, read=read, options=_options(kw), report_dir=kw["report_dir"],
         apply=apply, check=check, confirm=confirm,
@@ -212,10 +242,17 @@ def apply(inputs, read, state, yes, **kw):
 
 @cli.command()
 @_state_option
-@click.option("--from", "snapshot", type=click.Path(), help="Load a snapshot (.xlsx or a folder of CSVs).")
+@click.option(
+    "--from", "snapshot", type=click.Path(), help="Load a snapshot (.xlsx or a folder of CSVs)."
+)
 @click.option("--force", is_flag=True, help="Replace a store that holds data.")
 @click.option("--env", help="Add an environment with this name.")
-@click.option("--kind", type=click.Choice(["dynamics365", "powerapps"]), default="dynamics365", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["dynamics365", "powerapps"]),
+    default="dynamics365",
+    show_default=True,
+)
 @click.option("--security-group", help="The new environment's security group.")
 @click.option("--sku", "skus", multiple=True, metavar="NAME=UNITS", help="Add a SKU (repeatable).")
 @click.option("--encoding", help="Encoding of snapshot CSVs.")

@@ -22,7 +22,13 @@ from userbatch.state.model import State
 from userbatch.state.snapshot import default_security_roles, export_snapshot, load_snapshot
 from userbatch.state.store import Store
 from userbatch.validate import Validation, validate
-from userbatch.vocabulary import ENVIRONMENT_KINDS, EXIT_OK, EXIT_PARTIAL, EXIT_PENDING, EXIT_REJECTED
+from userbatch.vocabulary import (
+    ENVIRONMENT_KINDS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PENDING,
+    EXIT_REJECTED,
+)
 
 
 @dataclass
@@ -63,7 +69,9 @@ def read_and_validate(inputs, read: ReadOptions, timer: Timer) -> Validation:
     return validation
 
 
-def run_validate(inputs, *, read: ReadOptions | None = None, report_dir=None, strict=False) -> JobResult:
+def run_validate(
+    inputs, *, read: ReadOptions | None = None, report_dir=None, strict=False
+) -> JobResult:
     """`userbatch validate`: schemas and cross-file checks; no store needed."""
     timer = Timer()
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
@@ -104,7 +112,9 @@ def run_plan(
     problems = validation.problems
     problems.extend(plan.problems)
     code = _exit_code(validation, plan, options.strict, check and not apply)
-    result = JobResult(code, plan=plan, validation=validation, messages=list(validation.rejected_files))
+    result = JobResult(
+        code, plan=plan, validation=validation, messages=list(validation.rejected_files)
+    )
     credentials = None
     after = fingerprint
     if apply and code in (EXIT_OK, EXIT_PARTIAL) and not plan.changes.empty:
@@ -115,7 +125,11 @@ def run_plan(
             started = time.perf_counter()
             applied = apply_plan(store, plan, expected_fingerprint=fingerprint)
             timer.stage("apply", started)
-            credentials, after, result.applied = applied.credentials, applied.fingerprint_after, True
+            credentials, after, result.applied = (
+                applied.credentials,
+                applied.fingerprint_after,
+                True,
+            )
     report = RunReport(
         command=command, exit_code=result.exit_code, frames=plan.frames, columns=validation.columns,
         problems=problems, inputs=validation.inputs, changes=plan.report_changes(),
@@ -170,12 +184,16 @@ def run_init(
     messages = []
     if snapshot is not None:
         if not force and not store.is_empty():
-            raise UsageError("the store already holds data; pass --force to replace it with the snapshot")
+            raise UsageError(
+                "the store already holds data; pass --force to replace it with the snapshot"
+            )
         loaded, rejected = load_snapshot(snapshot, encoding=encoding)
         store.replace_all(loaded)
         messages.append(_describe(loaded, snapshot))
         if len(rejected):
-            messages.append(f"{len(rejected)} snapshot rows were left out: {rejected['message'].iloc[0]}")
+            messages.append(
+                f"{len(rejected)} snapshot rows were left out: {rejected['message'].iloc[0]}"
+            )
     if env or skus:
         current = store.load()
         current = _add_environment(current, env, kind, security_group) if env else current
@@ -201,13 +219,23 @@ def _add_environment(state: State, env: str, kind: str, group) -> State:
     envs = state.environments
     if envs["name"].str.lower().eq(env.lower()).any():
         raise UsageError(f"environment {env} already exists")
-    new = pd.DataFrame([{"name": env, "kind": kind, "security_group": group,
-                         "allow_role_assignment_on_disabled_users": "no"}])
+    new = pd.DataFrame(
+        [
+            {
+                "name": env,
+                "kind": kind,
+                "security_group": group,
+                "allow_role_assignment_on_disabled_users": "no",
+            }
+        ]
+    )
     groups = state.groups
     if group and not groups["name"].str.lower().eq(group.lower()).any():
         groups = pd.concat([groups, pd.DataFrame({"name": [group]})], ignore_index=True)
     roles = pd.concat([state.security_roles, default_security_roles(new)], ignore_index=True)
-    return state.replace(environments=pd.concat([envs, new], ignore_index=True), groups=groups, security_roles=roles)
+    return state.replace(
+        environments=pd.concat([envs, new], ignore_index=True), groups=groups, security_roles=roles
+    )
 
 
 def _add_skus(state: State, skus) -> State:
@@ -217,7 +245,9 @@ def _add_skus(state: State, skus) -> State:
     for spec in skus:
         name, _, units = spec.partition("=")
         if not name.strip() or not units.strip().isdigit():
-            raise UsageError(f"--sku {spec}: give NAME=UNITS, e.g. --sku DYN365_ENTERPRISE_SALES=25")
+            raise UsageError(
+                f"--sku {spec}: give NAME=UNITS, e.g. --sku DYN365_ENTERPRISE_SALES=25"
+            )
         rows.append({"sku": name.strip(), "total_units": int(units), "grants_access": "yes"})
     new = pd.DataFrame(rows)
     kept = state.skus[~state.skus["sku"].str.lower().isin(new["sku"].str.lower())]
@@ -245,7 +275,12 @@ def status(state=None) -> dict:
                 "enabled": int(people["status"].eq("enabled").sum()),
                 "disabled": int(people["status"].eq("disabled").sum()),
                 "stub": int(mine["user_type"].eq("stub").sum()),
-                "non_interactive": int((people["access_mode"].eq("non-interactive") & people["user_type"].eq("interactive")).sum()),
+                "non_interactive": int(
+                    (
+                        people["access_mode"].eq("non-interactive")
+                        & people["user_type"].eq("interactive")
+                    ).sum()
+                ),
                 "application": int(people["user_type"].eq("application").sum()),
             }
         )

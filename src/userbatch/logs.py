@@ -40,6 +40,8 @@ def configure_logging(*, quiet: bool = False, log_file=None, log_format: str = "
     if log_file:
         handler = logging.FileHandler(log_file, encoding="utf-8")
         handler.setFormatter(
-            JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+            JsonFormatter()
+            if log_format == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
         )
         logger.addHandler(handler)

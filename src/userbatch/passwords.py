@@ -32,7 +32,15 @@ def generate_passwords(n: int) -> list[str]:
     rest = REST[np.frombuffer(secrets.token_bytes(n * (LENGTH - 1)), dtype=np.uint8) % 64]
     chars = np.column_stack([_pick(UPPER, n), rest.reshape(n, LENGTH - 1)])
     # Put one lower, digit and symbol at distinct positions 1..15 of each password.
-    slots = np.argsort(np.frombuffer(secrets.token_bytes(4 * n * (LENGTH - 1)), dtype=np.uint32).reshape(n, LENGTH - 1), axis=1)[:, :3] + 1
+    slots = (
+        np.argsort(
+            np.frombuffer(secrets.token_bytes(4 * n * (LENGTH - 1)), dtype=np.uint32).reshape(
+                n, LENGTH - 1
+            ),
+            axis=1,
+        )[:, :3]
+        + 1
+    )
     rows = np.arange(n)
     chars[rows, slots[:, 0]] = _pick(LOWER, n)
     chars[rows, slots[:, 1]] = _pick(DIGITS, n)

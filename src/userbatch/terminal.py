@@ -20,7 +20,10 @@ PHRASES = {
     "enable_user": ("enable {n}", "enabled {n}"),
     "disable_user": ("disable {n}", "disabled {n}"),
     "set_access_mode": ("set the access mode of {n}", "set the access mode of {n}"),
-    "invitation_required": ("require a new invitation for {n}", "required a new invitation for {n}"),
+    "invitation_required": (
+        "require a new invitation for {n}",
+        "required a new invitation for {n}",
+    ),
     "assign_role": ("assign {n}", "assigned {n}"),
     "remove_role": ("remove {n}", "removed {n}"),
     "create_stub": ("create {n}", "created {n}"),
@@ -37,12 +40,14 @@ def _count(n: int, entity: str) -> str:
 
 
 def change_summary(changes: pd.DataFrame, *, done: bool) -> str:
-    """"Would create 12 users, assign 30 licenses, …" (or "Created …" after apply)."""
+    """ "Would create 12 users, assign 30 licenses, …" (or "Created …" after apply)."""
     if changes.empty:
         return "No changes." if done else "Nothing to change: the environment already matches."
     counts = changes.groupby(["change", "entity"], sort=False).size()
     parts = [
-        PHRASES.get(change, (change + " {n}",) * 2)[1 if done else 0].format(n=_count(int(n), entity))
+        PHRASES.get(change, (change + " {n}",) * 2)[1 if done else 0].format(
+            n=_count(int(n), entity)
+        )
         for (change, entity), n in counts.items()
     ]
     text = ", ".join(parts) + "."
@@ -56,11 +61,27 @@ def change_lines(changes: pd.DataFrame) -> list[str]:
     after = changes["after"].fillna(changes["before"]).fillna("").astype(str)
     rule = changes["rule"].fillna("").astype(str)
     rule = rule.where(rule.eq(""), " (" + rule + ")")
-    return (where + changes["change"] + " " + changes["entity"] + " " + changes["key"].astype(str) + " " + after + rule).tolist()
+    return (
+        where
+        + changes["change"]
+        + " "
+        + changes["entity"]
+        + " "
+        + changes["key"].astype(str)
+        + " "
+        + after
+        + rule
+    ).tolist()
 
 
 def outcome_summary(frames: dict[str, pd.DataFrame]) -> str:
-    counts = pd.concat([f["outcome"] for f in frames.values() if len(f)], ignore_index=True).value_counts() if any(len(f) for f in frames.values()) else pd.Series(dtype=int)
+    counts = (
+        pd.concat(
+            [f["outcome"] for f in frames.values() if len(f)], ignore_index=True
+        ).value_counts()
+        if any(len(f) for f in frames.values())
+        else pd.Series(dtype=int)
+    )
     if counts.empty:
         return "No input rows."
     return "Rows: " + ", ".join(f"{int(n):,} {outcome}" for outcome, n in counts.items()) + "."

@@ -50,7 +50,9 @@ class Plan:
         return self.changes.groupby(["change", "entity"], sort=False).size()
 
 
-def make_plan(frames: dict[str, pd.DataFrame], state: State, options: PlanOptions | None = None) -> Plan:
+def make_plan(
+    frames: dict[str, pd.DataFrame], state: State, options: PlanOptions | None = None
+) -> Plan:
     """Plan ``frames`` (validated kind frames with key and outcome) against ``state``."""
     options = options or PlanOptions()
     base = {kind: _prepare(frames.get(kind)) for kind in KINDS}
@@ -71,7 +73,9 @@ def make_plan(frames: dict[str, pd.DataFrame], state: State, options: PlanOption
 
 def _prepare(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None:
-        return pd.DataFrame(columns=["source_file", "source_sheet", "source_row", "key", "outcome", "_row"])
+        return pd.DataFrame(
+            columns=["source_file", "source_sheet", "source_row", "key", "outcome", "_row"]
+        )
     frame = frame.reset_index(drop=True)
     return frame.assign(_row=range(len(frame)))
 
@@ -115,12 +119,16 @@ def _converted(state: State, reassign: pd.DataFrame | None) -> pd.DataFrame:
     env_users = state.environment_users
     if reassign is None or reassign.empty:
         return env_users.iloc[0:0]
-    stubs = env_users[env_users["user_type"].eq("stub") & lower(env_users["user_name"]).isin(reassign["key"])]
+    stubs = env_users[
+        env_users["user_type"].eq("stub") & lower(env_users["user_name"]).isin(reassign["key"])
+    ]
     names = reassign.set_index("key")["user_principal_name"]
     return stubs.assign(user_name=lower(stubs["user_name"]).map(names))
 
 
-def _convert_reassigned_stubs(env_users: pd.DataFrame, reassign: pd.DataFrame | None) -> pd.DataFrame:
+def _convert_reassigned_stubs(
+    env_users: pd.DataFrame, reassign: pd.DataFrame | None
+) -> pd.DataFrame:
     """R13: the stub's environment user becomes the real user's (derived anew, by R4)."""
     if reassign is None or reassign.empty:
         return env_users
@@ -134,13 +142,19 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
     stubs = _converted(ctx.state, reassign)
     pairs = set(stubs["environment"] + "|" + lower(stubs["user_name"]))
     stub_roles = ctx.state.roles
-    old = stub_roles[(stub_roles["environment"] + "|" + lower(stub_roles["user_principal_name"])).isin(pairs)]
+    old = stub_roles[
+        (stub_roles["environment"] + "|" + lower(stub_roles["user_principal_name"])).isin(pairs)
+    ]
     keys = set(old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"])
     ctx.changes.add(
         change="remove_role", entity="role", rule="R13", environment=old["environment"],
         key=old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"],
     )  # fmt: skip
-    return roles[~(roles["environment"] + "|" + lower(roles["user_principal_name"]) + "|" + roles["role"]).isin(keys)]
+    return roles[
+        ~(
+            roles["environment"] + "|" + lower(roles["user_principal_name"]) + "|" + roles["role"]
+        ).isin(keys)
+    ]
 
 
 def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> None:

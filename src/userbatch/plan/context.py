@@ -101,7 +101,9 @@ class Context:
         if len(envs) == 1:
             return envs["name"].iloc[0]
         if envs.empty:
-            raise UsageError(f"{why} needs an environment; add one with `userbatch init --env NAME`")
+            raise UsageError(
+                f"{why} needs an environment; add one with `userbatch init --env NAME`"
+            )
         raise UsageError(f"the store has {len(envs)} environments; {why} needs --env NAME")
 
     def resolve_environments(self, kind: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -112,6 +114,11 @@ class Context:
             rows.loc[~named, "_env"] = self.default_environment(f"a {kind} row without environment")
         canonical = dict(zip(self.environments["_key"], self.environments["name"], strict=True))
         rows.loc[named, "_env"] = lower(rows.loc[named, "environment"]).map(canonical)
+        # The key starts with the environment (SPEC §7); fill in the default one.
+        resolved = rows["_env"].notna() & ~named
+        rest = rows.loc[resolved, "key"].str.split("|", n=1).str[1]
+        rows.loc[resolved, "key"] = rows.loc[resolved, "_env"] + "|" + rest
+        self.frames[kind].loc[rows.index[resolved.to_numpy()], "key"] = rows.loc[resolved, "key"]
         unknown = rows[rows["_env"].isna()]
         self.refuse(
             kind, unknown, rule="unknown_environment", column="environment",

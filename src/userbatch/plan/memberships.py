@@ -86,7 +86,9 @@ def _r5_nested(ctx: Context, rows: pd.DataFrame, planned: pd.DataFrame) -> None:
         if pd.isna(env.security_group):
             continue
         nested = nested_groups(planned, ctx.state.groups["name"], env.security_group)
-        direct = set(lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"]))
+        direct = set(
+            lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"])
+        )
         hit = adds[lower(adds["_group"]).isin(nested["_key"]) & ~adds["_member"].isin(direct)]
         ctx.note(
             "memberships", hit, rule="R5", column="group",

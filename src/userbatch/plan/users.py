@@ -113,7 +113,7 @@ def _new_users(ctx: Context, creates: pd.DataFrame) -> pd.DataFrame:
     new["_key"] = creates["key"]
     present = [c for c in TENANT_USER_COLUMNS]
     ctx.changes.add(
-        change="create_user", entity="user", key=creates["key"], kind="users",
+        change="create_user", entity="user", key=creates["key"], kind="users", rule="R1",
         after=json_objects(new, present, new[present].notna()), rows=creates,
     )  # fmt: skip
     return new.reset_index(drop=True)
@@ -167,7 +167,10 @@ def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
     held = licenses[lower(licenses["user_principal_name"]).isin(rows["key"])]
     if pd.isna(group) or ctx.options.release_licenses:
         tenant.license_removals = pd.concat(
-            [tenant.license_removals, _with_origin(held, lower(held["user_principal_name"]), by_key)]
+            [
+                tenant.license_removals,
+                _with_origin(held, lower(held["user_principal_name"]), by_key),
+            ]
         )
     if pd.isna(group):
         ctx.note(
@@ -177,7 +180,8 @@ def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
         return
     memberships = ctx.state.memberships
     direct = memberships[
-        lower(memberships["group"]).eq(group.lower()) & lower(memberships["member"]).isin(rows["key"])
+        lower(memberships["group"]).eq(group.lower())
+        & lower(memberships["member"]).isin(rows["key"])
     ]
     tenant.membership_removals = pd.concat(
         [tenant.membership_removals, _with_origin(direct, lower(direct["member"]), by_key)]

@@ -33,9 +33,15 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "groups": (("name",), ("name",)),
     "memberships": (("group", "member"), ("group", "member")),
     "security_roles": (("environment", "role"), ("environment", "role")),
-    "roles": (("user_principal_name", "role", "environment"), ("environment", "user_principal_name", "role")),
+    "roles": (
+        ("user_principal_name", "role", "environment"),
+        ("environment", "user_principal_name", "role"),
+    ),
     "environment_users": (ENV_USER_COLUMNS, ("environment", "user_name")),
-    "records": (("environment", "table", "record_id", "owner", "data"), ("environment", "table", "record_id")),
+    "records": (
+        ("environment", "table", "record_id", "owner", "data"),
+        ("environment", "table", "record_id"),
+    ),
 }
 INT_COLUMNS = {("skus", "total_units")}
 

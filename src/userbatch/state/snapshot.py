@@ -22,7 +22,13 @@ from userbatch.validate import validate
 from userbatch.vocabulary import COLUMNS, DEFAULT_ROLES
 
 PLAIN_SHEETS = ("environments", "skus", "domains", "groups", "security_roles", "environment_users")
-RECORD_BASE = set(COLUMNS["records"]) | {"source_file", "source_sheet", "source_row", "key", "outcome"}
+RECORD_BASE = set(COLUMNS["records"]) | {
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "key",
+    "outcome",
+}
 
 
 def load_snapshot(path: str | Path, *, encoding: str | None = None) -> tuple[State, pd.DataFrame]:
@@ -40,9 +46,13 @@ def load_snapshot(path: str | Path, *, encoding: str | None = None) -> tuple[Sta
         "groups": plain.get("groups"),
         "security_roles": _security_roles(plain.get("security_roles"), environments),
         "users": frames["users"].reindex(columns=list(TENANT_USER_COLUMNS)),
-        "licenses": frames["licenses"].assign(user_principal_name=lambda f: lower(f["user_principal_name"])),
+        "licenses": frames["licenses"].assign(
+            user_principal_name=lambda f: lower(f["user_principal_name"])
+        ),
         "memberships": _memberships(frames["memberships"], plain.get("groups")),
-        "roles": frames["roles"].assign(user_principal_name=lambda f: lower(f["user_principal_name"])),
+        "roles": frames["roles"].assign(
+            user_principal_name=lambda f: lower(f["user_principal_name"])
+        ),
         "records": _records(frames["records"]),
     }
     state = State(tables)
@@ -69,7 +79,9 @@ def _environments(frame):
     frame["kind"] = lower(frame["kind"]).fillna("dynamics365") if "kind" in frame else "dynamics365"
     bad = frame[~frame["kind"].isin(("dynamics365", "powerapps"))]
     if len(bad):
-        raise InputRejectedError(f"environment {bad['name'].iloc[0]}: kind must be dynamics365 or powerapps")
+        raise InputRejectedError(
+            f"environment {bad['name'].iloc[0]}: kind must be dynamics365 or powerapps"
+        )
     return frame
 
 
@@ -77,7 +89,9 @@ def _skus(frame):
     if frame is None:
         return None
     frame = frame.copy()
-    grants = frame["grants_access"] if "grants_access" in frame else pd.Series(pd.NA, index=frame.index)
+    grants = (
+        frame["grants_access"] if "grants_access" in frame else pd.Series(pd.NA, index=frame.index)
+    )
     frame["grants_access"] = _yes_no(grants, default="yes")
     return frame
 
@@ -90,7 +104,9 @@ def _yes_no(values: pd.Series, default: str) -> pd.Series:
 
 def default_security_roles(environments: pd.DataFrame) -> pd.DataFrame:
     """The roles every environment of a kind has (SPEC §3)."""
-    rows = [(env.name, role) for env in environments.itertuples() for role in DEFAULT_ROLES[env.kind]]
+    rows = [
+        (env.name, role) for env in environments.itertuples() for role in DEFAULT_ROLES[env.kind]
+    ]
     return pd.DataFrame(rows, columns=["environment", "role"])
 
 

@@ -63,9 +63,7 @@ class Store:
         url = state_url(state)
         path = _sqlite_path(url)
         if path is not None and not path.exists() and not create:
-            raise StoreMissingError(
-                f"no state store at {path}; create one with `userbatch init`"
-            )
+            raise StoreMissingError(f"no state store at {path}; create one with `userbatch init`")
         try:
             engine = sa.create_engine(url)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -82,7 +80,9 @@ class Store:
         try:
             return sa.inspect(self.engine).has_table("meta")
         except sa.exc.SQLAlchemyError as exc:
-            raise FatalError(f"cannot open state store {self.url}: {exc.__class__.__name__}") from None
+            raise FatalError(
+                f"cannot open state store {self.url}: {exc.__class__.__name__}"
+            ) from None
 
     def _check_version(self) -> None:
         version = self.meta("schema_version")

@@ -67,7 +67,9 @@ def derive_environment_users(
     existing = state.environment_users if existing is None else existing
     facts = tenant_facts(state)
     frames = [
-        _one_environment(env, facts, state, existing, sync_primary_email, allow_disable_application_users)
+        _one_environment(
+            env, facts, state, existing, sync_primary_email, allow_disable_application_users
+        )
         for env in state.environments.itertuples()  # a handful of environments
     ]
     frames = [f for f in frames if len(f)]
@@ -94,7 +96,10 @@ def _one_environment(env, facts, state, existing, sync_email, allow_disable_apps
     mine = existing[existing["environment"].eq(env.name)]
     mine = mine.assign(_key=lower(mine["user_name"]))
     has_user = facts["_key"].isin(mine["_key"])
-    derived = facts[(group_ok | facts["application"] | has_user).to_numpy()].copy()
+    # Every direct member, every R9 admin and every application user gets one (SPEC §3).
+    derived = facts[
+        (group_ok | facts["admin"].notna() | facts["application"] | has_user).to_numpy()
+    ].copy()
     derived["status"] = enabled.loc[derived.index].map({True: "enabled", False: "disabled"})
     derived["user_type"] = derived["application"].map({True: "application", False: "interactive"})
     derived["environment"] = env.name
@@ -112,8 +117,10 @@ def _merge_existing(derived: pd.DataFrame, mine: pd.DataFrame, sync_email: bool)
     if sync_email:
         derived["primary_email"] = email
     was_disabled = previous["status"].eq("disabled").to_numpy()
-    invite = (known & was_disabled & derived["status"].eq("enabled").to_numpy())  # R6
-    derived["invitation_required"] = previous["invitation_required"].fillna("no").where(known, "no").to_numpy()
+    invite = known & was_disabled & derived["status"].eq("enabled").to_numpy()  # R6
+    derived["invitation_required"] = (
+        previous["invitation_required"].fillna("no").where(known, "no").to_numpy()
+    )
     derived.loc[invite, "invitation_required"] = "yes"
     # Environment users are never removed, only disabled: stubs and users gone from the tenant.
     orphans = mine[~mine["_key"].isin(derived["_key"])].copy()

@@ -22,7 +22,9 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
     removed = set(derived_pairs) | set(removes["_pair"])
     kept = current[~current["_pair"].isin(removed)]
-    assigns = rows[rows["action"].eq("assign").to_numpy() & ~rows["_pair"].isin(kept["_pair"]).to_numpy()]
+    assigns = rows[
+        rows["action"].eq("assign").to_numpy() & ~rows["_pair"].isin(kept["_pair"]).to_numpy()
+    ]
     assigns = _r15_usage_location(ctx, assigns, tenant)
     assigns = _r14_capacity(ctx, assigns, kept)
     _log(ctx, "assign_license", assigns, from_input=True)
@@ -66,8 +68,9 @@ def _r14_capacity(ctx: Context, assigns: pd.DataFrame, kept: pd.DataFrame) -> pd
     """R14: removals first, then assignments in input order; those past capacity fail."""
     total = ctx.state.skus.set_index("sku")["total_units"]
     used = kept["sku"].value_counts()
-    seat = assigns.groupby("_sku").cumcount() + 1 + assigns["_sku"].map(used).fillna(0)
-    capacity = assigns["_sku"].map(total).fillna(0)
+    held = pd.to_numeric(assigns["_sku"].map(used), errors="coerce").fillna(0)
+    seat = assigns.groupby("_sku").cumcount() + 1 + held
+    capacity = pd.to_numeric(assigns["_sku"].map(total), errors="coerce").fillna(0)
     over = assigns[(seat > capacity).to_numpy()]
     ctx.refuse(
         "licenses", over, rule="R14", column="sku",
@@ -82,7 +85,9 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, from_input
         return
     upn = rows["key_upn"] if "key_upn" in rows else lower(rows["user_principal_name"])
     sku = rows["_sku"] if "_sku" in rows else rows["sku"]
-    payload = json_objects(pd.DataFrame({"user_principal_name": upn, "sku": sku}), ["user_principal_name", "sku"])
+    payload = json_objects(
+        pd.DataFrame({"user_principal_name": upn, "sku": sku}), ["user_principal_name", "sku"]
+    )
     before, after = (payload, None) if change == "remove_license" else (None, payload)
     ctx.changes.add(
         change=change, entity="license", key=upn + "|" + sku, before=before, after=after,

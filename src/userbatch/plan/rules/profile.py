@@ -22,16 +22,36 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> None:
     old = _keyed(ctx.state.environment_users)
     new = _keyed(planned)
     created = new[~new.index.isin(old.index) & new["user_type"].ne("stub").to_numpy()]  # stubs: R12
-    _add(ctx, "create_user", created, after=json_objects(created, CREATED, created[CREATED].notna()))
+    _add(
+        ctx, "create_user", created, after=json_objects(created, CREATED, created[CREATED].notna())
+    )
     both = new.index[new.index.isin(old.index)]
     # R13: a stub replaced by the real user of the same name is deleted, the user created.
-    converted = both[old.loc[both, "user_type"].eq("stub").to_numpy() & new.loc[both, "user_type"].ne("stub").to_numpy()]
-    _add(ctx, "delete_stub", old.loc[converted], rule="R13", before=json_objects(old.loc[converted], ["user_name", "status"]))
+    converted = both[
+        old.loc[both, "user_type"].eq("stub").to_numpy()
+        & new.loc[both, "user_type"].ne("stub").to_numpy()
+    ]
+    _add(
+        ctx,
+        "delete_stub",
+        old.loc[converted],
+        rule="R13",
+        before=json_objects(old.loc[converted], ["user_name", "status"]),
+    )
     fresh = new.loc[converted]
-    _add(ctx, "create_user", fresh, rule="R13", after=json_objects(fresh, CREATED, fresh[CREATED].notna()))
+    _add(
+        ctx,
+        "create_user",
+        fresh,
+        rule="R13",
+        after=json_objects(fresh, CREATED, fresh[CREATED].notna()),
+    )
     both = both.difference(converted)
     before, after = old.loc[both], new.loc[both]
-    changed = ~(after[PROFILE].eq(before[PROFILE]).fillna(False) | (after[PROFILE].isna() & before[PROFILE].isna()))
+    changed = ~(
+        after[PROFILE].eq(before[PROFILE]).fillna(False)
+        | (after[PROFILE].isna() & before[PROFILE].isna())
+    )
     touched = changed.any(axis=1)
     _add(
         ctx, "update_user", after[touched], rule="R2",
@@ -46,14 +66,33 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> None:
 def _status(ctx: Context, before: pd.DataFrame, after: pd.DataFrame) -> None:
     enable = after[before["status"].eq("disabled") & after["status"].eq("enabled")]
     disable = after[before["status"].eq("enabled") & after["status"].eq("disabled")]
-    _add(ctx, "enable_user", enable, rule="R4", before='{"status": "disabled"}', after='{"status": "enabled"}')
+    _add(
+        ctx,
+        "enable_user",
+        enable,
+        rule="R4",
+        before='{"status": "disabled"}',
+        after='{"status": "enabled"}',
+    )
     # R6: a user enabled again needs a new invitation.
     _add(ctx, "invitation_required", enable, rule="R6", after='{"invitation_required": "yes"}')
-    _add(ctx, "disable_user", disable, rule="R4", before='{"status": "enabled"}', after='{"status": "disabled"}')
+    _add(
+        ctx,
+        "disable_user",
+        disable,
+        rule="R4",
+        before='{"status": "enabled"}',
+        after='{"status": "disabled"}',
+    )
 
 
 def _field(ctx, change, column, before, after, *, rule) -> None:
-    moved = after[~(after[column].eq(before[column]).fillna(False) | (after[column].isna() & before[column].isna()))]
+    moved = after[
+        ~(
+            after[column].eq(before[column]).fillna(False)
+            | (after[column].isna() & before[column].isna())
+        )
+    ]
     was = before.loc[moved.index]
     _add(
         ctx, change, moved, rule=rule,
@@ -83,7 +122,9 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
     rows = rows[rows["email"].notna().to_numpy()]
     email = planned.assign(_key=lower(planned["user_name"]))
     email = email[email["user_type"].ne("stub") & email["primary_email"].notna()]
-    pairs = rows[["key", "email"]].merge(email[["_key", "primary_email", "environment"]], left_on="key", right_on="_key")
+    pairs = rows[["key", "email"]].merge(
+        email[["_key", "primary_email", "environment"]], left_on="key", right_on="_key"
+    )
     differ = pairs[lower(pairs["email"]).ne(lower(pairs["primary_email"])).to_numpy()]
     hit = rows[rows["key"].isin(differ["key"]).to_numpy()]
     ctx.note(
@@ -100,10 +141,16 @@ def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
     setting = rows[rows["access_mode"].eq("non-interactive").to_numpy()]
     if setting.empty:
         return setting
-    counted = planned[planned["access_mode"].eq("non-interactive") & planned["user_type"].eq("interactive")]
+    counted = planned[
+        planned["access_mode"].eq("non-interactive") & planned["user_type"].eq("interactive")
+    ]
     counted = counted.assign(_key=lower(counted["user_name"]))
     current = ctx.state.environment_users
-    was = set(current.loc[current["access_mode"].eq("non-interactive"), "environment"] + "|" + lower(current.loc[current["access_mode"].eq("non-interactive"), "user_name"]))
+    was = set(
+        current.loc[current["access_mode"].eq("non-interactive"), "environment"]
+        + "|"
+        + lower(current.loc[current["access_mode"].eq("non-interactive"), "user_name"])
+    )
     counted = counted.assign(_pair=counted["environment"] + "|" + counted["_key"])
     newcomers = counted[~counted["_pair"].isin(was) & counted["_key"].isin(setting["key"])]
     settled = counted[~counted.index.isin(newcomers.index)]["environment"].value_counts()

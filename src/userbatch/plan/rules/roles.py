@@ -22,7 +22,9 @@ def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame
     held = removes[removes["_k"].str.lower().isin(current["_k"]).to_numpy()]
     _log(ctx, "remove_role", held, kind="roles")
     kept = current[~current["_k"].isin(held["_k"].str.lower())]
-    assigns = rows[rows["action"].eq("assign").to_numpy() & ~rows["_k"].str.lower().isin(kept["_k"]).to_numpy()]
+    assigns = rows[
+        rows["action"].eq("assign").to_numpy() & ~rows["_k"].str.lower().isin(kept["_k"]).to_numpy()
+    ]
     assigns = _r11_enabled_users(ctx, assigns, env_users)
     _log(ctx, "assign_role", assigns, kind="roles")
     planned = pd.concat([kept, assigns], ignore_index=True)
@@ -35,7 +37,9 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
     rows = ctx.resolve_environments("roles", ctx.pending("roles"))
     rows = rows.assign(_upn=lower(rows["user_principal_name"]))
     roles = ctx.state.security_roles
-    catalog = dict(zip(roles["environment"] + "|" + lower(roles["role"]), roles["role"], strict=True))
+    catalog = dict(
+        zip(roles["environment"] + "|" + lower(roles["role"]), roles["role"], strict=True)
+    )
     rows = rows.assign(_role=(rows["_env"] + "|" + lower(rows["role"])).map(catalog))
     unknown = rows[rows["_role"].isna().to_numpy()]
     ctx.refuse(
@@ -43,7 +47,12 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
         message="no security role " + unknown["role"] + " in environment " + unknown["_env"],
     )  # fmt: skip
     rows = rows.drop(unknown.index)
-    rows = ctx.refuse_unknown_users("roles", rows, rows["_upn"].isin(tenant_users["_key"]) | rows["_upn"].isin(lower(env_users["user_name"])), rows["user_principal_name"])
+    rows = ctx.refuse_unknown_users(
+        "roles",
+        rows,
+        rows["_upn"].isin(tenant_users["_key"]) | rows["_upn"].isin(lower(env_users["user_name"])),
+        rows["user_principal_name"],
+    )
     env_keys = env_users["environment"] + "|" + lower(env_users["user_name"])
     absent = rows[~(rows["_env"] + "|" + rows["_upn"]).isin(env_keys).to_numpy()]
     ctx.refuse(
@@ -58,12 +67,18 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
     )  # fmt: skip
 
 
-def _r11_enabled_users(ctx: Context, assigns: pd.DataFrame, env_users: pd.DataFrame) -> pd.DataFrame:
+def _r11_enabled_users(
+    ctx: Context, assigns: pd.DataFrame, env_users: pd.DataFrame
+) -> pd.DataFrame:
     """R11: a role assignment needs an enabled user, unless the environment allows it."""
-    status = env_users.set_index(env_users["environment"] + "|" + lower(env_users["user_name"]))["status"]
+    status = env_users.set_index(env_users["environment"] + "|" + lower(env_users["user_name"]))[
+        "status"
+    ]
     allow = ctx.environments.set_index("name")["allow_role_assignment_on_disabled_users"]
     allowed = lower(assigns["environment"].map(allow).astype("str")).isin(["yes", "true", "1"])
-    disabled = (assigns["environment"] + "|" + assigns["user_principal_name"]).map(status).ne("enabled")
+    disabled = (
+        (assigns["environment"] + "|" + assigns["user_principal_name"]).map(status).ne("enabled")
+    )
     refused = assigns[(disabled & ~allowed).to_numpy()]
     ctx.refuse(
         "roles", refused, rule="R11", column="user_principal_name",
@@ -90,7 +105,11 @@ def _r9_default_roles(ctx: Context, env_users: pd.DataFrame, planned: pd.DataFra
     has_role = set(catalog.loc[catalog["role"].eq("System Administrator"), "environment"])
     new = new[new["environment"].isin(has_role)]
     default = pd.DataFrame(
-        {"environment": new["environment"], "user_principal_name": lower(new["user_name"]), "role": "System Administrator"}
+        {
+            "environment": new["environment"],
+            "user_principal_name": lower(new["user_name"]),
+            "role": "System Administrator",
+        }
     )
     default = default[~role_key(default).str.lower().isin(role_key(planned).str.lower())]
     _log(ctx, "assign_role", default, rule="R9")
@@ -117,7 +136,10 @@ def _r8_removed_every_role(ctx, removed, env_users, planned) -> None:
 def warn_roleless(ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame) -> None:
     """R8: an enabled interactive user with no role can sign in but reach no app."""
     changed = ctx.changes.frame()
-    touched = changed[changed["entity"].eq("environment_user") & changed["change"].isin(["create_user", "enable_user"])]
+    touched = changed[
+        changed["entity"].eq("environment_user")
+        & changed["change"].isin(["create_user", "enable_user"])
+    ]
     touched_keys = set(touched["environment"] + "|" + touched["key"])
     users = env_users[env_users["status"].eq("enabled") & env_users["user_type"].eq("interactive")]
     pair = users["environment"] + "|" + lower(users["user_name"])
@@ -130,7 +152,9 @@ def warn_roleless(ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame) ->
                 "key": lower(lonely["user_name"]),
                 "rule": "R8",
                 "level": "warning",
-                "message": lonely["user_name"] + " is enabled in " + lonely["environment"]
+                "message": lonely["user_name"]
+                + " is enabled in "
+                + lonely["environment"]
                 + " with no security role: it can sign in but reach no app",
             }
         )
@@ -140,7 +164,9 @@ def warn_roleless(ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame) ->
 def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None) -> None:
     if rows.empty:
         return
-    payload = json_objects(rows.assign(user_principal_name=lower(rows["user_principal_name"])), ROLE_COLUMNS)
+    payload = json_objects(
+        rows.assign(user_principal_name=lower(rows["user_principal_name"])), ROLE_COLUMNS
+    )
     before, after = (payload, None) if change == "remove_role" else (None, payload)
     ctx.changes.add(
         change=change, entity="role", key=role_key(rows.assign(user_principal_name=lower(rows["user_principal_name"]))),

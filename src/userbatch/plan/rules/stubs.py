@@ -9,12 +9,22 @@ from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TABLES
 from userbatch.vocabulary import COLUMNS, STUB_ROLE
 
-RECORD_BASE = set(COLUMNS["records"]) | {"source_file", "source_sheet", "source_row", "key", "outcome", "_row", "_env"}
+RECORD_BASE = set(COLUMNS["records"]) | {
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "key",
+    "outcome",
+    "_row",
+    "_env",
+}
 
 
 def _index(env_users: pd.DataFrame, column: str) -> pd.DataFrame:
     keyed = env_users[env_users[column].notna()]
-    return pd.DataFrame({"_m": keyed["environment"] + "|" + lower(keyed[column]), "user_name": keyed["user_name"]})
+    return pd.DataFrame(
+        {"_m": keyed["environment"] + "|" + lower(keyed[column]), "user_name": keyed["user_name"]}
+    )
 
 
 def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -26,15 +36,17 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
     owner = pd.Series(pd.NA, index=rows.index, dtype="str")
     for column in ("user_name", "primary_email"):
         found = _index(env_users, column).drop_duplicates("_m").set_index("_m")["user_name"]
-        owner = owner.fillna(probe.map(found))
+        owner = owner.fillna(probe.map(found).astype("str"))
     names = _index(env_users, "full_name")
     count = probe.map(names["_m"].value_counts()).fillna(0).astype("int64")
     unique = names.drop_duplicates("_m", keep=False).set_index("_m")["user_name"]
-    owner = owner.fillna(probe.map(unique))
+    owner = owner.fillna(probe.map(unique).astype("str"))
     return owner, count.where(owner.isna(), 0)
 
 
-def plan_records(ctx: Context, env_users: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def plan_records(
+    ctx: Context, env_users: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Planned (records, environment_users with new stubs, stub default roles)."""
     rows = ctx.resolve_environments("records", ctx.pending("records"))
     owner, full_name_hits = match_owners(rows, env_users)
@@ -82,7 +94,9 @@ def _r12_ambiguous(ctx, rows, hits, env_users) -> pd.DataFrame:
 def _new_stubs(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
     """R12: one stub per (environment, trimmed case-folded owner), named as first written."""
     unmatched = rows[rows["_owner"].isna().to_numpy()]
-    firsts = unmatched.assign(_k=unmatched["_env"] + "|" + lower(unmatched["owner"])).drop_duplicates("_k")
+    firsts = unmatched.assign(
+        _k=unmatched["_env"] + "|" + lower(unmatched["owner"])
+    ).drop_duplicates("_k")
     owner = firsts["owner"].str.strip()
     stubs = pd.DataFrame(
         {
@@ -146,12 +160,14 @@ def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([kept, new], ignore_index=True)
 
 
-def reassign_stub_records(ctx: Context, records: pd.DataFrame, converted: pd.DataFrame) -> pd.DataFrame:
+def reassign_stub_records(
+    ctx: Context, records: pd.DataFrame, converted: pd.DataFrame
+) -> pd.DataFrame:
     """R13 with --reassign-stub-records: the stub's records move to the new real user."""
     if converted.empty:
         return records
     owner_key = records["environment"] + "|" + lower(records["owner"])
-    new_owner = (converted["environment"] + "|" + lower(converted["user_name"]))
+    new_owner = converted["environment"] + "|" + lower(converted["user_name"])
     target = pd.Series(converted["user_name"].to_numpy(), index=new_owner)
     hit = records[owner_key.isin(new_owner).to_numpy()]
     after = owner_key.loc[hit.index].map(target)

@@ -1,0 +1,94 @@
+"""The reports of SPEC §7, rendered from a RunReport.
+
+``write_reports`` writes summary.json, results.csv, problems.csv, changes.csv,
+errors/<kind>.csv, invitations.csv, report.xlsx and, on apply, credentials.csv (R1).
+Column names and vocabulary are a public interface: scripts read these files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from userbatch.io.writers import write_csv
+from userbatch.reports.model import CHANGE_COLUMNS, CREDENTIAL_COLUMNS, RunReport
+from userbatch.reports.summary import summary
+from userbatch.reports.tables import (
+    RESULT_COLUMNS,
+    changes_table,
+    counts,
+    errors_tables,
+    invitations_table,
+    problems_table,
+    results_table,
+    row_problems,
+)
+from userbatch.reports.xlsx import write_report_xlsx
+from userbatch.vocabulary import KINDS
+
+__all__ = [
+    "CHANGE_COLUMNS",
+    "RESULT_COLUMNS",
+    "RunReport",
+    "default_report_dir",
+    "write_reports",
+]
+
+# R1: readable by its owner only, from the moment it exists.
+CREDENTIALS_MODE = 0o600
+
+
+def write_reports(report: RunReport, report_dir: str | Path) -> Path:
+    """Write every report of ``report`` into ``report_dir`` (created) and return it."""
+    started = time.perf_counter()
+    report_dir = Path(report_dir)
+    (report_dir / "errors").mkdir(parents=True, exist_ok=True)
+    per_row = row_problems(report.problems)
+    results = results_table(report, per_row)
+    tables = {
+        "results": results,
+        "problems": problems_table(report),
+        "changes": changes_table(report),
+        "invitations": invitations_table(report),
+    }
+    for name, table in tables.items():
+        _write_or_remove(table, report_dir / f"{name}.csv")
+    errors = errors_tables(report, per_row)
+    for kind in {*KINDS, *errors}:
+        _write_or_remove(errors.get(kind), report_dir / "errors" / f"{kind}.csv")
+    if report.credentials is not None:
+        credentials = report.credentials.reindex(columns=CREDENTIAL_COLUMNS)
+        # Meant for Microsoft's tools: written unaltered (SPEC §7).
+        write_csv(
+            credentials,
+            report_dir / "credentials.csv",
+            neutralize_cells=False,
+            mode=CREDENTIALS_MODE,
+        )
+    data = summary(report, counts(report, results))
+    write_report_xlsx(report_dir / "report.xlsx", data, tables, report.xlsx_max_rows)
+    data["timings_s"]["report"] = round(time.perf_counter() - started, 3)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    (report_dir / "summary.json").write_text(text + "\n", encoding="utf-8")
+    return report_dir
+
+
+def _write_or_remove(table, path: Path) -> None:
+    """Write ``table``; when there is none, remove a stale file of an earlier run."""
+    if table is not None:
+        write_csv(table, path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def default_report_dir(command: str, *, now: datetime | None = None, root="reports") -> Path:
+    """``reports/<UTC timestamp YYYYmmddTHHMMSSZ>-<command>/``; a suffix when it exists."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(root) / f"{stamp}-{command}"
+    suffix = 2
+    while path.exists():
+        path = Path(root) / f"{stamp}-{command}-{suffix}"
+        suffix += 1
+    return path

@@ -1,0 +1,48 @@
+"""What a run hands to the reports: the RunReport (SPEC §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from userbatch.problems import Problems, empty_problems
+
+# changes.csv, one row per change, derived ones included (SPEC §7).
+CHANGE_COLUMNS = (
+    "environment", "entity", "key", "change", "before", "after", "rule",
+    "source_file", "source_row",
+)  # fmt: skip
+CREDENTIAL_COLUMNS = ("user_principal_name", "password")
+# Issue "Scale": report.xlsx keeps the first rows of a sheet; the CSVs keep them all.
+DEFAULT_XLSX_MAX_ROWS = 100_000
+
+
+@dataclass
+class RunReport:
+    """Everything one command run reports.
+
+    ``frames`` are the kind frames (docs/ARCHITECTURE.md) with ``source_file,
+    source_sheet, source_row, key, outcome`` and the canonical input columns;
+    ``columns`` names, per kind, the input columns present (the errors files' columns).
+    ``problems`` may be a ``Problems`` table or its frame. ``credentials`` is given on
+    apply only (R1); no other table may hold a password.
+    """
+
+    command: str
+    exit_code: int
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    problems: pd.DataFrame = field(default_factory=empty_problems)
+    inputs: list[dict] = field(default_factory=list)
+    changes: pd.DataFrame | None = None
+    invitations: pd.DataFrame | None = None
+    credentials: pd.DataFrame | None = None
+    store_fingerprint_before: str | None = None
+    store_fingerprint_after: str | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    xlsx_max_rows: int | None = DEFAULT_XLSX_MAX_ROWS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.problems, Problems):
+            self.problems = self.problems.frame()

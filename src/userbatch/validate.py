@@ -1,0 +1,354 @@
+"""Validate the kind frames read from the inputs (SPEC §2): schemas, duplicates, cross-file.
+
+``validate(read)`` takes the reader's ``ReadResult`` (duck-typed: ``frames``, ``columns``,
+``problems``, ``inputs``, ``rejected_files``) and returns a ``Validation``: the kind frames
+with `key` and `outcome` (`valid`/`invalid`), valid rows normalized, and the one problems
+table with reading's problems first, then every failure as a row an administrator can act on.
+
+Per-cell checks run through each kind's pandera schema (``lazy=True``, on the arrow-backed
+`str` dtype); their failure cases become problem rows with our own messages. Checks that
+compare rows (duplicates) or kinds (unknown users) are plain vectorized pandas here, because
+their message names another row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+import pyarrow
+import pyarrow.compute as pc
+
+from userbatch.problems import Problems
+from userbatch.schemas import ENUMS, KEYS, SCHEMAS
+from userbatch.schemas.common import (
+    APPLICATION_ID_MISSING,
+    UPN_PATTERN,
+    canonical_boolean,
+    canonical_enum,
+    clear_mask,
+    fold,
+    matches,
+    message,
+    per_value_str,
+)
+from userbatch.vocabulary import (
+    CLEAR,
+    COLUMNS,
+    DEFAULT_ACTION,
+    ENTITY_OF_KIND,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_REJECTED,
+    KINDS,
+    REQUIRED,
+    SOURCE_COLUMNS,
+)
+
+# Dataframe-wide checks: the column their problem points at, and its message.
+FRAME_CHECKS = {"application_id": ("application_id", APPLICATION_ID_MISSING)}
+# Never echo these in a problem's value or message (R1).
+SECRET_COLUMNS = ("password",)
+# Rows of these kinds name a user that the users input may hold (cross-file check).
+USER_REFERENCES = {
+    "licenses": "user_principal_name",
+    "roles": "user_principal_name",
+    "memberships": "member",
+}
+UNKNOWN_USER_MESSAGE = (
+    "{column} {value} is not in this input's users; checked against the environment at plan time"
+)
+_FAILURE_COLUMNS = ["position", "column", "value", "rule", "level", "message"]
+
+
+@dataclass
+class Validation:
+    """Kind frames with `key` and `outcome`, and every problem found so far."""
+
+    frames: dict[str, pd.DataFrame]
+    columns: dict[str, list[str]]
+    problems: Problems
+    inputs: list[dict] = field(default_factory=list)
+    rejected_files: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(int((frame["outcome"] == outcome).sum()) for frame in self.frames.values())
+
+    def exit_code(self, strict: bool = False) -> int:
+        """SPEC §6: 3 when no row passed (or strict and anything failed), 4 partial, else 0."""
+        valid = self.count("valid")
+        failed = self.count("invalid") > 0 or bool(self.rejected_files)
+        if valid == 0 or (strict and failed):
+            return EXIT_REJECTED
+        return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def validate(read) -> Validation:
+    """Validate every kind frame of ``read``; never raises for bad rows, only reports them."""
+    problems = Problems()
+    if getattr(read, "problems", None) is not None:
+        problems.extend(read.problems)
+    frames = {kind: _prepare(read.frames.get(kind), kind) for kind in KINDS}
+    failures = {kind: _row_failures(frame, kind) for kind, frame in frames.items()}
+    for kind, frame in frames.items():
+        invalid = np.zeros(len(frame), dtype=bool)
+        invalid[failures[kind]["position"].to_numpy(dtype="int64")] = True
+        frame["outcome"] = pd.Series(np.where(invalid, "invalid", "valid"), frame.index, "str")
+    for kind, warnings in _unknown_users(frames).items():
+        both = pd.concat([failures[kind], warnings], ignore_index=True)
+        failures[kind] = both.sort_values("position", kind="stable", ignore_index=True)
+    for kind, frame in frames.items():
+        _add_problems(problems, frame, kind, failures[kind])
+        _normalize(frame, kind, (frame["outcome"] == "valid").to_numpy())
+    columns = dict(getattr(read, "columns", {}) or {})
+    for kind in KINDS:
+        columns.setdefault(kind, [])
+    return Validation(
+        frames=frames,
+        columns=columns,
+        problems=problems,
+        inputs=list(getattr(read, "inputs", []) or []),
+        rejected_files=list(getattr(read, "rejected_files", []) or []),
+    )
+
+
+# --- preparing a kind frame ---
+
+
+def _prepare(frame: pd.DataFrame | None, kind: str) -> pd.DataFrame:
+    """A shallow copy with every canonical column as `str`, a RangeIndex, and `key`."""
+    if frame is None:
+        frame = pd.DataFrame()
+    frame = frame.copy(deep=False)
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)
+    wanted = (*SOURCE_COLUMNS[:2], *COLUMNS[kind])
+    missing = {
+        c: pd.Series(np.nan, index=frame.index, dtype="str") for c in wanted if c not in frame
+    }
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
+    for column in wanted:
+        if frame[column].dtype != "str":
+            frame[column] = frame[column].astype("str")
+    if "source_row" not in frame:
+        frame["source_row"] = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
+    frame["key"] = _key(frame, kind)
+    return frame
+
+
+def _key(frame: pd.DataFrame, kind: str) -> pd.Series:
+    """SPEC §7 `key`: lower-cased UPN; `upn|sku`; `group|member`; `environment|upn|role`; …"""
+    parts = []
+    for column in KEYS[kind]:
+        values = frame[column]
+        if column == "user_principal_name":
+            values = values.str.lower()
+        elif column == "member":  # a member UPN compares lower-cased; a group name as written
+            values = values.where(~values.str.contains("@", regex=False), values.str.lower())
+        parts.append(values)
+    if len(parts) == 1:
+        return parts[0]
+    filled = [part.fillna("") for part in parts]
+    return filled[0].str.cat(filled[1:], sep="|")
+
+
+# --- failures of one kind: pandera's failure cases, then duplicates ---
+
+
+def _row_failures(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Every error of ``kind`` as rows of position, column, value, rule, level, message."""
+    if frame.empty:
+        return _no_failures()
+    parts = [_schema_failures(frame, kind), _duplicate_failures(frame, kind)]
+    failures = pd.concat([p for p in parts if len(p)] or [_no_failures()], ignore_index=True)
+    return failures.sort_values("position", kind="stable", ignore_index=True)
+
+
+def _schema_failures(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    schema_model = SCHEMAS[kind]
+    try:
+        schema_model.validate(frame, lazy=True, inplace=True)
+    except pandera.errors.SchemaErrors as errors:
+        return _from_failure_cases(errors.failure_cases, schema_model.to_schema(), frame)
+    return _no_failures()
+
+
+def _from_failure_cases(cases: pd.DataFrame, schema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Map pandera's failure cases (index, column, check) to problem rows, one per cell."""
+    cases = cases[cases["index"].notna()]
+    whole = (cases["schema_context"] == "DataFrameSchema").to_numpy()
+    parts = []
+    # A dataframe-wide check lists each failing row once per column: one problem per row.
+    for number, group in cases[whole].groupby("check_number", sort=False):
+        positions = group["index"].astype("int64").drop_duplicates()
+        parts.append(_frame_check_failures(schema.checks[int(number)], frame, positions))
+    for (column, number), group in cases[~whole].groupby(["column", "check_number"], sort=False):
+        check = schema.columns[column].checks[int(number)]
+        values = group["failure_case"].astype("str")
+        part = _failures(group["index"].astype("int64"), column, values, check.name)
+        part["message"] = message(check.name, column, values, check.statistics).to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else _no_failures()
+
+
+def _frame_check_failures(check, frame: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
+    column, text = FRAME_CHECKS.get(check.name, (None, f"fails the {check.name} check"))
+    values = frame[column].iloc[positions.to_numpy()] if column else None
+    part = _failures(positions, column, values, check.name)
+    part["message"] = text
+    return part
+
+
+def _failures(positions, column, values, rule: str, level: str = "error") -> pd.DataFrame:
+    positions = np.asarray(positions, dtype="int64")
+    if values is None:
+        values = pd.Series(np.nan, index=range(len(positions)), dtype="str")
+    return pd.DataFrame(
+        {
+            "position": positions,
+            "column": column,
+            "value": pd.Series(np.asarray(values, dtype=object), dtype="str"),
+            "rule": rule,
+            "level": level,
+            "message": "",
+        }
+    )
+
+
+def _no_failures() -> pd.DataFrame:
+    return _NO_FAILURES.copy(deep=False)
+
+
+_NO_FAILURES = pd.DataFrame({c: pd.Series(dtype="str") for c in _FAILURE_COLUMNS}).astype(
+    {"position": "int64"}
+)
+
+
+def _duplicate_failures(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Later rows with the key of an earlier one (case-insensitive) fail `duplicate`."""
+    required = [c for c in KEYS[kind] if c in REQUIRED[kind]]
+    eligible = np.logical_and.reduce(
+        [frame[c].notna().to_numpy() & ~clear_mask(frame[c]) for c in required]
+    )
+    folded = frame["key"] if kind == "users" else frame["key"].str.lower()
+    codes, _ = pd.factorize(folded)
+    codes = np.where(eligible, codes, -1)
+    later = pd.Series(codes).duplicated().to_numpy() & (codes >= 0)
+    if not later.any():
+        return _no_failures()
+    first_of = np.zeros(codes.max() + 1, dtype="int64")
+    firsts = (codes >= 0) & ~later
+    first_of[codes[firsts]] = np.flatnonzero(firsts)
+    positions = np.flatnonzero(later)
+    column = "user_principal_name" if kind == "users" else None
+    values = frame[column].iloc[positions] if column else frame["key"].iloc[positions]
+    part = _failures(positions, column, values, "duplicate")
+    part["message"] = ("duplicate of " + _where(frame, first_of[codes[positions]])).to_numpy()
+    return part
+
+
+def _where(frame: pd.DataFrame, positions: np.ndarray) -> pd.Series:
+    """'users.csv row 4' or 'book.xlsx sheet users row 4' for each position."""
+    rows = frame[list(SOURCE_COLUMNS)].iloc[positions]
+    sheet = (" sheet " + rows["source_sheet"]).fillna("")
+    row = rows["source_row"].astype("int64").astype("str")
+    return (rows["source_file"].fillna("") + sheet + " row " + row).reset_index(drop=True)
+
+
+# --- cross-file: references to users the input does not hold ---
+
+
+def _unknown_users(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """A license, role or membership row naming a user absent from the users input: a warning.
+
+    Only when there is a users input: a licenses file sent alone is about existing users,
+    and plan checks every reference against the environment anyway (`unknown_user`).
+    """
+    users = frames["users"]
+    if users.empty or all(frames[kind].empty for kind in USER_REFERENCES):
+        return {}
+    known = pc.unique(pyarrow.array(users["key"])).drop_null()
+    warnings = {}
+    for kind, column in USER_REFERENCES.items():
+        frame = frames[kind]
+        if frame.empty:
+            continue
+        values = frame[column]
+        # pyarrow's is_in hashes the set once; Series.isin would walk it in Python.
+        listed = pc.is_in(pyarrow.array(values.str.lower()), value_set=known)
+        listed = pc.fill_null(listed, True).to_numpy(zero_copy_only=False)
+        unknown = (frame["outcome"] == "valid").to_numpy() & ~listed
+        if kind == "memberships":  # a member that does not look like a UPN is a group
+            unknown &= matches(values, UPN_PATTERN).to_numpy()
+        positions = np.flatnonzero(unknown)
+        if len(positions):
+            part = _failures(positions, column, values.iloc[positions], "unknown_user", "warning")
+            text = UNKNOWN_USER_MESSAGE.format(column=column, value="{}")
+            part["message"] = [text.format(v) for v in part["value"]]
+            warnings[kind] = part
+    return warnings
+
+
+# --- problems and normalization ---
+
+
+def _add_problems(problems: Problems, frame: pd.DataFrame, kind: str, failures) -> None:
+    """Append the failures of one kind, in row order, as problem rows; secrets blanked (R1)."""
+    if not len(failures):
+        return
+    rows = frame[[*SOURCE_COLUMNS, "key"]].iloc[failures["position"].to_numpy()]
+    value = failures["value"].mask(failures["column"].isin(SECRET_COLUMNS))
+    part = pd.DataFrame(
+        {
+            "source_file": rows["source_file"].to_numpy(),
+            "source_sheet": rows["source_sheet"].to_numpy(),
+            "source_row": rows["source_row"].to_numpy(),
+            "column": failures["column"].to_numpy(),
+            "value": value.to_numpy(),
+            "entity": ENTITY_OF_KIND[kind],
+            "key": rows["key"].to_numpy(),
+            "rule": failures["rule"].to_numpy(),
+            "level": failures["level"].to_numpy(),
+            "message": failures["message"].to_numpy(),
+        }
+    )
+    problems.add(part)
+
+
+def _normalize(frame: pd.DataFrame, kind: str, valid: np.ndarray) -> None:
+    """Valid rows only: enums canonical, action defaulted, yes/no, upper-case country."""
+    if not valid.any():
+        return
+    canonical = {
+        column: canonical_enum(frame[column], allowed) for column, allowed in ENUMS[kind].items()
+    }
+    if "action" in canonical:
+        action = canonical["action"]
+        canonical["action"] = action.where(action.notna() & (action != CLEAR), DEFAULT_ACTION[kind])
+    if kind == "users":
+        canonical["sign_in_allowed"] = canonical_boolean(frame["sign_in_allowed"])
+        canonical["usage_location"] = _upper_country(frame["usage_location"])
+        canonical.update(_clears(frame, exclude=set(canonical)))
+    everyone = valid.all()
+    for column, values in canonical.items():
+        frame[column] = values if everyone else frame[column].where(~valid, values)
+
+
+def _upper_country(series: pd.Series) -> pd.Series:
+    return per_value_str(series, lambda v: CLEAR if fold(v) == CLEAR else v.upper())
+
+
+def _clears(frame: pd.DataFrame, exclude: set[str]) -> dict[str, pd.Series]:
+    """`(clear)` written in another case, spelled canonically, in the optional text columns."""
+    out = {}
+    for column in COLUMNS["users"]:
+        if column in exclude or column in REQUIRED["users"]:
+            continue
+        values = frame[column]
+        respelled = clear_mask(values)
+        if respelled.any():
+            out[column] = values.mask(respelled, CLEAR)
+    return out

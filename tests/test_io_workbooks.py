@@ -20,7 +20,7 @@ def test_template_workbook_reads_kind_sheets_and_skips_the_others(make_workbook)
     path = make_workbook(
         "onboarding.xlsx",
         {
-            "Read me": [["How to fill this workbook"], ["One row per user."]],
+            "Read me": [["Note", "Note"], ["One row per user.", ""]],
             "users": [["user_principal_name", "first_name"], ["a@contoso.com", "Ann"]],
             "licenses": [["user_principal_name", "sku"]],
             "environments": [["name", "kind"], ["Sales", "dynamics365"]],

@@ -42,6 +42,7 @@ def bom_encoding(raw: bytes) -> str | None:
 def to_utf8(raw: bytes, name: str, encoding: str | None = None) -> Decoded:
     """Decode ``raw`` (the file ``name``) by the chain or by ``encoding``; return UTF-8 bytes."""
     if encoding:
+        check_encoding(encoding)
         return Decoded(_transcode(_strip_bom(raw, encoding), encoding, name), encoding, False)
     announced = bom_encoding(raw)
     if announced:
@@ -51,11 +52,17 @@ def to_utf8(raw: bytes, name: str, encoding: str | None = None) -> Decoded:
     return Decoded(_transcode(raw, FALLBACK_ENCODING, name), FALLBACK_ENCODING, True)
 
 
+def check_encoding(encoding: str | None) -> None:
+    """Refuse an ``--encoding`` Python does not know (a usage error, exit 2)."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding {encoding!r} (--encoding)") from None
+
+
 def _strip_bom(raw: bytes, encoding: str) -> bytes:
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise UsageError(f"unknown encoding {encoding!r} (--encoding)") from None
+    codec = codecs.lookup(encoding).name
     announced = bom_encoding(raw)
     # A matching mark is not data; "utf-16"/"utf-8-sig" handle their own.
     if announced and codecs.lookup(announced).name == codec:

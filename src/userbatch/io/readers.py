@@ -9,7 +9,6 @@ reports only the cells it changed.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import hashlib
 import io
@@ -27,10 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-from userbatch.errors import UnsafeFileError, UsageError
+from userbatch.errors import UnsafeFileError
 from userbatch.io import guards
 from userbatch.io.aliases import BLOCK_SIGN_IN, Header, resolve
-from userbatch.io.encodings import sniff_delimiter, to_utf8
+from userbatch.io.encodings import check_encoding, sniff_delimiter, to_utf8
 from userbatch.problems import Problems
 from userbatch.vocabulary import (
     COLUMNS,
@@ -126,7 +125,7 @@ def read_inputs(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ReadResult:
     """Read every INPUT into kind frames, in input order; unsafe files raise UnsafeFileError."""
-    _check_encoding(encoding)
+    check_encoding(encoding)
     reading = _Reading(group=group, usage_location=usage_location)
     for arg in paths:
         for path, name in _expand(arg):
@@ -143,12 +142,12 @@ def read_sheets(
 
     For the snapshot loader: no kinds, aliases or cleaning beyond empty -> missing.
     """
-    _check_encoding(encoding)
+    check_encoding(encoding)
     sheets = []
     for path_, name in _expand(path):
         file = _read_file(path_, name, encoding, max_bytes, Problems())
         if file.rejection:  # unparseable: for a snapshot as fatal as a corrupt workbook
-            raise UnsafeFileError(f"cannot read {file.rejection}")
+            raise UnsafeFileError(str(file.rejection))
         for table in file.tables:
             frame = table.body.set_axis(table.headers, axis=1)
             sheets.append(RawSheet(table.name, frame.where(frame != ""), table.first_row))
@@ -156,14 +155,6 @@ def read_sheets(
 
 
 # ---------------------------------------------------------------- files
-
-
-def _check_encoding(encoding: str | None) -> None:
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(f"unknown encoding {encoding!r} (--encoding)") from None
 
 
 def _expand(arg: str | Path) -> list[tuple[Path, str]]:
@@ -271,13 +262,13 @@ def _read_workbook(path: Path, name: str) -> list[_Table]:
 def _grid(rows: list[list]) -> pd.DataFrame:
     """calamine's cells as text, as Excel shows them as far as it knows."""
     grid = pd.DataFrame(rows, dtype=object)
-    return grid.apply(_column_text) if len(grid.columns) else grid
+    return pd.DataFrame({c: _column_text(grid[c].to_numpy()) for c in grid.columns})
 
 
-def _column_text(column: pd.Series) -> pd.Series:
-    if pd.api.types.infer_dtype(column, skipna=True) == "string":  # text only: C speed
-        return column.fillna("").astype("str")
-    return column.map(_cell_text).astype("str")
+def _column_text(cells: np.ndarray) -> pd.Series:
+    if pd.api.types.infer_dtype(cells, skipna=False) != "string":  # numbers, dates: rare
+        cells = np.array([_cell_text(value) for value in cells], dtype=object)
+    return pd.Series(pa.array(cells, type=pa.large_string()), dtype="str")
 
 
 def _cell_text(value) -> str:
@@ -351,11 +342,11 @@ class _Reading:
     def add_table(self, table: _Table, *, is_csv: bool) -> int:
         """Add one CSV or sheet to its kind; the number of rows it gave."""
         resolved = [resolve(h) for h in table.headers]
-        _check_duplicates(table, resolved)
         kind = _kind_of(table, resolved, self.group, is_csv=is_csv)
         if kind is None:
             self.info(table, f"{table.where}: not an input kind (headers fit none); skipped")
             return 0
+        _check_duplicates(table, resolved)  # only where it matters: not on a "Read me" sheet
         frame = _kind_frame(table, resolved, kind, self)
         if frame.empty:
             if is_csv:

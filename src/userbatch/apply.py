@@ -9,6 +9,7 @@ import pandas as pd
 from userbatch.errors import FatalError
 from userbatch.passwords import generate_passwords
 from userbatch.plan import Plan
+from userbatch.state.history import record_run
 from userbatch.state.store import META, Store
 
 
@@ -24,18 +25,28 @@ def credentials_for(plan: Plan) -> pd.DataFrame:
     created = plan.changes[
         plan.changes["change"].eq("create_user") & plan.changes["entity"].eq("user")
     ]
-    users = plan.frames["users"]
-    rows = users[users["key"].isin(created["key"])]
-    passwords = rows["password"].astype(object).to_numpy().copy()
+    inserted = plan.writes.get("users", (None, pd.DataFrame(columns=["user_principal_name"])))[1]
+    upn = inserted.loc[
+        inserted["user_principal_name"].str.lower().isin(created["key"]), "user_principal_name"
+    ]
+    given = pd.Series(pd.NA, index=upn.index, dtype=object)
+    users = plan.frames.get("users")
+    if users is not None and "password" in users and len(users):
+        by_key = (
+            users.dropna(subset=["password"]).drop_duplicates("key").set_index("key")["password"]
+        )
+        given = upn.str.lower().map(by_key).astype(object)
+    passwords = given.to_numpy().copy()
     missing = pd.isna(passwords)
     passwords[missing] = generate_passwords(int(missing.sum()))
-    return pd.DataFrame(
-        {"user_principal_name": rows["user_principal_name"].to_numpy(), "password": passwords}
-    )
+    return pd.DataFrame({"user_principal_name": upn.to_numpy(), "password": passwords})
 
 
-def apply_plan(store: Store, plan: Plan, *, expected_fingerprint: str | None = None) -> ApplyResult:
-    """Write ``plan.writes`` atomically; refuse when the store changed since it was planned."""
+def apply_plan(
+    store: Store, plan: Plan, *, expected_fingerprint: str | None = None, run: dict | None = None
+) -> ApplyResult:
+    """Write ``plan.writes`` and the run's history atomically; refuse a store that changed
+    since the plan was made."""
     credentials = credentials_for(plan)
     before = store.fingerprint()
     with store.transaction() as conn:
@@ -44,4 +55,11 @@ def apply_plan(store: Store, plan: Plan, *, expected_fingerprint: str | None = N
         if expected_fingerprint is not None and now != expected_fingerprint:
             raise FatalError("the store changed since this plan was made; plan again")
         store.write(plan.writes, conn)
-    return ApplyResult(credentials, before, store.fingerprint())
+        if run is not None:
+            record_run(
+                conn, {**run, "fingerprint_before": before}, plan.report_changes(), plan.writes
+            )
+    after = store.fingerprint()
+    if run is not None:
+        store.set_run_fingerprint(run["run_id"], after)
+    return ApplyResult(credentials, before, after)

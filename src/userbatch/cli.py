@@ -109,6 +109,18 @@ def _plan_options(func):
         click.option(
             "--release-licenses", is_flag=True, help="R7: disabling a user also frees its seats."
         ),
+        click.option(
+            "--mode", type=click.Choice(["upsert", "mirror"]), default="upsert", show_default=True,
+            help="mirror: the users input is the whole roster; absent users are disabled (R7).",
+        ),  # fmt: skip
+        click.option(
+            "--keep", multiple=True, metavar="UPNS",
+            help="Break-glass accounts mirror never disables: a file or a comma list.",
+        ),  # fmt: skip
+        click.option(
+            "--max-disable", metavar="N|P%",
+            help="Refuse a run that disables more users (default 10%% of enabled, in mirror mode).",
+        ),  # fmt: skip
     ]
     for option in reversed(options):
         func = option(func)
@@ -120,7 +132,8 @@ def _options(kw) -> PlanOptions:
         env=kw["env"], default_owner=kw["default_owner"],
         reassign_stub_records=kw["reassign_stub_records"], sync_primary_email=kw["sync_primary_email"],
         allow_disable_application_users=kw["allow_disable_application_users"],
-        release_licenses=kw["release_licenses"], strict=kw["strict"],
+        release_licenses=kw["release_licenses"], strict=kw["strict"], mode=kw["mode"],
+        keep=tuple(kw["keep"]), max_disable=kw["max_disable"],
     )  # fmt: skip
 
 
@@ -176,31 +189,54 @@ def validate(inputs, read, report_dir, strict):
     return result.exit_code
 
 
-def _run_plan(inputs, read, state, kw, *, apply, check=False, yes=False):
-    confirm = None
-    if apply and not yes and sys.stdin.isatty():
+def _confirm(yes: bool, question: str = "Apply these changes?"):
+    """Interactive apply shows the plan and asks; --yes or a non-TTY stdin proceeds."""
+    if yes or not sys.stdin.isatty():
+        return None
 
-        def confirm(plan):
-            click.echo(change_summary(plan.report_changes(), done=False))
-            return click.confirm("Apply these changes?", default=False)
+    def confirm(plan) -> bool:
+        click.echo(change_summary(plan.report_changes(), done=False))
+        return click.confirm(question, default=False)
 
-    result = jobs.run_plan(
-        inputs, state=state, read=read, options=_options(kw), report_dir=kw["report_dir"],
-        apply=apply, check=check, confirm=confirm,
-    )  # fmt: skip
+    return confirm
+
+
+def _run_plan(
+    inputs, read, state, kw, *, apply, check=False, yes=False, out=None, emit=None, plan_file=None
+):
+    if plan_file:
+        if inputs:
+            raise click.UsageError("give INPUT files or --plan, not both")
+        result = jobs.run_apply_saved(
+            plan_file, state=state, report_dir=kw["report_dir"], confirm=_confirm(yes), emit=emit
+        )
+    else:
+        if not inputs:
+            raise click.UsageError("give INPUT files (or --plan PLAN.json)")
+        result = jobs.run_plan(
+            inputs, state=state, read=read, options=_options(kw), report_dir=kw["report_dir"],
+            apply=apply, check=check, confirm=_confirm(yes) if apply else None, out=out, emit=emit,
+        )  # fmt: skip
+    return _show(result, inputs, kw["verbose"], apply)
+
+
+def _show(result, inputs, verbose: bool, apply: bool) -> int:
     for message in result.messages:
-        log.error(message)
+        (log.info if message.startswith("plan saved") else log.error)(message)
     changes = result.plan.report_changes()
-    if kw["verbose"]:
+    if verbose:
         for line in change_lines(changes):
             click.echo(line)
-    log.info(outcome_summary(result.plan.frames))
+    if result.plan.frames:
+        log.info(outcome_summary(result.plan.frames))
     if apply and result.applied:
         log.info(change_summary(changes, done=True))
     else:
         log.info(change_summary(changes, done=False))
         if not apply and not changes.empty and result.exit_code in (0, 4, 5):
             log.info("To apply: userbatch apply " + " ".join(inputs) + " (same options)")
+    for path in result.emitted:
+        log.info(f"Emitted: {path}")
     log.info(f"Reports: {result.report_dir}")
     return result.exit_code
 
@@ -211,8 +247,9 @@ def _run_plan(inputs, read, state, kw, *, apply, check=False, yes=False):
 @_state_option
 @_plan_options
 @click.option("--check", is_flag=True, help="Exit 5 when changes are pending (for monitoring).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan for `apply --plan`.")
 @_logging_options
-def plan(inputs, read, state, check, **kw):
+def plan(inputs, read, state, check, out, **kw):
     """Dry-run: compute every change, derived ones included, and write the reports.
     Never writes the store.
 
@@ -220,24 +257,86 @@ def plan(inputs, read, state, check, **kw):
     userbatch plan samples/onboarding.xlsx
     userbatch plan users.csv licenses.csv --env sales-prod --verbose
     """
-    return _run_plan(inputs, read, state, kw, apply=False, check=check)
+    return _run_plan(inputs, read, state, kw, apply=False, check=check, out=out)
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, type=click.Path())
 @_read_options
 @_state_option
 @_plan_options
+@click.option(
+    "--plan", "plan_file", type=click.Path(dir_okay=False), help="Execute exactly a saved plan."
+)
 @click.option("--yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--emit", type=click.Path(file_okay=False), help="Write files for Microsoft's tools here."
+)
 @_logging_options
-def apply(inputs, read, state, yes, **kw):
+def apply(inputs, read, state, yes, plan_file, emit, **kw):
     """Plan and apply in one transaction: a crash leaves the store as it was.
     Temporary passwords go to credentials.csv (mode 0600) only.
 
     \b
-    userbatch apply samples/onboarding.xlsx --yes
+    userbatch apply samples/onboarding.xlsx --env sales-prod --yes
+    userbatch apply --plan plan.json --yes
+    userbatch apply samples/onboarding.xlsx --env sales-prod --yes --emit to-microsoft/
     """
-    return _run_plan(inputs, read, state, kw, apply=True, yes=yes)
+    return _run_plan(inputs, read, state, kw, apply=True, yes=yes, emit=emit, plan_file=plan_file)
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+@_state_option
+@_logging_options
+def history(run_id, state):
+    """List applied runs, or show one run's changes.
+
+    \b
+    userbatch history
+    userbatch history 20261127T020000Z-1a2b3c
+    """
+    frame = jobs.history(state, run_id)
+    if run_id:
+        for line in change_lines(frame):
+            click.echo(line)
+        return 0
+    if frame.empty:
+        click.echo("No runs yet.")
+    for run in frame.itertuples():
+        counts = ", ".join(
+            f"{c['change']} {c['entity']} {c['count']}" for c in json.loads(run.counts or "[]")
+        )
+        reverts = f" reverts {run.reverts}" if isinstance(run.reverts, str) and run.reverts else ""
+        click.echo(
+            f"{run.run_id}  {run.command}{reverts}  {run.started_at}  {run.os_user}@{run.host}  "
+            f"exit {run.exit_code}  {counts or 'no changes'}"
+        )
+    return 0
+
+
+@cli.command()
+@click.argument("run_id")
+@_state_option
+@click.option("--force", is_flag=True, help="Revert even when a later run changed the same rows.")
+@click.option("--yes", is_flag=True, help="Revert without asking.")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Where reports go.")
+@_logging_options
+def revert(run_id, state, force, yes, report_dir):
+    """Plan and apply the inverse of an applied run: the undo for an apply that succeeded
+    but was wrong.
+
+    \b
+    userbatch revert 20261127T020000Z-1a2b3c
+    """
+    result = jobs.run_revert(
+        run_id,
+        state=state,
+        force=force,
+        report_dir=report_dir,
+        confirm=_confirm(yes, "Revert these changes?"),
+    )
+    return _show(result, (), False, True)
 
 
 @cli.command()

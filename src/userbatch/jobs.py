@@ -16,14 +16,19 @@ from userbatch.apply import apply_plan
 from userbatch.errors import FatalError, UsageError
 from userbatch.io.readers import read_inputs
 from userbatch.plan import Plan, PlanOptions, make_plan
+from userbatch.plan.mirror import guard_refusal
+from userbatch.plan.saved import load_plan, save_plan
 from userbatch.reports import default_report_dir, write_reports
 from userbatch.reports.model import RunReport
+from userbatch.state.history import new_run_id, run_record
+from userbatch.state.lock import apply_lock
 from userbatch.state.model import State
 from userbatch.state.snapshot import default_security_roles, export_snapshot, load_snapshot
 from userbatch.state.store import Store
 from userbatch.validate import Validation, validate
 from userbatch.vocabulary import (
     ENVIRONMENT_KINDS,
+    EXIT_FATAL,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PENDING,
@@ -46,6 +51,7 @@ class JobResult:
     validation: Validation | None = None
     applied: bool = False
     messages: list[str] = field(default_factory=list)
+    emitted: list[Path] = field(default_factory=list)
 
 
 class Timer:
@@ -94,10 +100,13 @@ def run_plan(
     apply: bool = False,
     check: bool = False,
     confirm=None,
+    out=None,
+    emit=None,
 ) -> JobResult:
     """`userbatch plan` (dry-run) and, with ``apply=True``, `userbatch apply`.
 
     ``confirm(plan) -> bool`` is asked before applying (interactive apply); None proceeds.
+    ``out`` saves the plan; ``emit`` writes the files for Microsoft's tools after an apply.
     """
     options = options or PlanOptions()
     timer = Timer()
@@ -115,15 +124,23 @@ def run_plan(
     result = JobResult(
         code, plan=plan, validation=validation, messages=list(validation.rejected_files)
     )
-    credentials = None
-    after = fingerprint
-    if apply and code in (EXIT_OK, EXIT_PARTIAL) and not plan.changes.empty:
+    refusal = _guard(plan, current, options)
+    if refusal:
+        result.exit_code = EXIT_FATAL
+        result.messages.append(refusal)
+    if out is not None and not refusal:
+        save_plan(out, plan, fingerprint=fingerprint, inputs=validation.inputs, exit_code=code)
+        result.messages.append(f"plan saved to {out}; apply it with: userbatch apply --plan {out}")
+    credentials, after = None, fingerprint
+    if apply and result.exit_code in (EXIT_OK, EXIT_PARTIAL) and not plan.changes.empty:
         if confirm is not None and not confirm(plan):
-            result.exit_code = 1
+            result.exit_code = EXIT_FATAL
             result.messages.append("not applied: answered no")
         else:
             started = time.perf_counter()
-            applied = apply_plan(store, plan, expected_fingerprint=fingerprint)
+            applied = _execute(
+                store, plan, fingerprint, "apply", validation.inputs, result.exit_code
+            )
             timer.stage("apply", started)
             credentials, after, result.applied = (
                 applied.credentials,
@@ -135,10 +152,116 @@ def run_plan(
         problems=problems, inputs=validation.inputs, changes=plan.report_changes(),
         invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
-        timings_s=timer.timings,
     )  # fmt: skip
     result.report_dir = _write(report, report_dir, command, timer)
+    if emit is not None and result.applied:
+        result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
     return result
+
+
+def _guard(plan: Plan, current: State, options: PlanOptions) -> str | None:
+    """The mass-disable guard: always in mirror mode, in upsert mode when --max-disable is given."""
+    if options.mode != "mirror" and options.max_disable is None:
+        return None
+    return guard_refusal(plan.changes, current.environment_users, options.max_disable)
+
+
+def _execute(
+    store: Store, plan: Plan, fingerprint, command: str, inputs, exit_code: int, **run_extra
+):
+    """Apply under the store's lock, recording the run in the history in the same transaction."""
+    run_id = new_run_id()
+    counts = [
+        {"entity": entity, "change": change, "count": int(n)}
+        for (change, entity), n in plan.counts().items()
+    ]
+    run = run_record(run_id, command, inputs, counts, exit_code, **run_extra)
+    with apply_lock(store, run_id):
+        return apply_plan(store, plan, expected_fingerprint=fingerprint, run=run)
+
+
+def _emit(out, plan: Plan, credentials, report_dir: Path, store: Store) -> list[Path]:
+    from userbatch.emit import write_emit
+
+    if plan.planned is None:
+        plan.planned = store.load()
+    return write_emit(Path(out), plan, credentials, report_dir=report_dir)
+
+
+def run_apply_saved(
+    plan_path, *, state=None, report_dir=None, confirm=None, emit=None
+) -> JobResult:
+    """`userbatch apply --plan plan.json`: execute exactly the saved plan, or refuse a store
+    that changed since it was made."""
+    timer = Timer()
+    store = Store.open(state)
+    plan, header = load_plan(plan_path)
+    fingerprint = store.fingerprint()
+    if header["store_fingerprint"] != fingerprint:
+        raise FatalError(
+            f"{plan_path} is stale: the store changed since the plan was made; plan again"
+        )
+    plan.current = store.load()
+    code = header["exit_code"] if header["exit_code"] in (EXIT_OK, EXIT_PARTIAL) else EXIT_OK
+    result = JobResult(code, plan=plan)
+    credentials, after = None, fingerprint
+    if not plan.changes.empty:
+        if confirm is not None and not confirm(plan):
+            result.exit_code = EXIT_FATAL
+            result.messages.append("not applied: answered no")
+        else:
+            started = time.perf_counter()
+            applied = _execute(store, plan, fingerprint, "apply", header["inputs"], code)
+            timer.stage("apply", started)
+            credentials, after, result.applied = (
+                applied.credentials,
+                applied.fingerprint_after,
+                True,
+            )
+    report = RunReport(
+        command="apply", exit_code=result.exit_code, inputs=header["inputs"] or [],
+        changes=plan.report_changes(), invitations=plan.invitations, credentials=credentials,
+        store_fingerprint_before=fingerprint, store_fingerprint_after=after,
+    )  # fmt: skip
+    result.report_dir = _write(report, report_dir, "apply", timer)
+    if emit is not None and result.applied:
+        plan.planned = store.load()
+        result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
+    return result
+
+
+def run_revert(run_id: str, *, state=None, force=False, report_dir=None, confirm=None) -> JobResult:
+    """`userbatch revert RUN`: plan and apply the inverse of a run."""
+    from userbatch.revert import inverse_plan
+
+    timer = Timer()
+    store = Store.open(state)
+    plan = inverse_plan(store, run_id, force=force)
+    fingerprint = store.fingerprint()
+    result = JobResult(EXIT_OK, plan=plan)
+    credentials, after = None, fingerprint
+    if confirm is not None and not confirm(plan):
+        result.exit_code = EXIT_FATAL
+        result.messages.append("not reverted: answered no")
+    elif not plan.changes.empty:
+        started = time.perf_counter()
+        _execute(store, plan, fingerprint, "revert", [], EXIT_OK, reverts=run_id)
+        timer.stage("apply", started)
+        result.applied, after = True, store.fingerprint()
+    report = RunReport(
+        command="revert", exit_code=result.exit_code, changes=plan.report_changes(),
+        credentials=credentials, store_fingerprint_before=fingerprint, store_fingerprint_after=after,
+    )  # fmt: skip
+    result.report_dir = _write(report, report_dir, "revert", timer)
+    return result
+
+
+def history(state=None, run_id: str | None = None) -> pd.DataFrame:
+    """The runs, or one run's changes."""
+    from userbatch.state.history import list_runs, run_changes
+
+    store = Store.open(state)
+    return run_changes(store, run_id) if run_id else list_runs(store)
 
 
 def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) -> int:

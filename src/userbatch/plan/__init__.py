@@ -14,6 +14,7 @@ from userbatch.plan.changes import CHANGE_COLUMNS
 from userbatch.plan.context import PENDING, Context, PlanOptions, lower
 from userbatch.plan.diff import table_writes
 from userbatch.plan.memberships import plan_memberships
+from userbatch.plan.mirror import plan_mirror
 from userbatch.plan.rules.enablement import derive_environment_users
 from userbatch.plan.rules.licenses import plan_licenses
 from userbatch.plan.rules.profile import diff_environment_users, r10_violations, warn_primary_email
@@ -83,6 +84,7 @@ def _prepare(frame: pd.DataFrame | None) -> pd.DataFrame:
 def _plan_once(ctx: Context) -> tuple[Plan, pd.DataFrame]:
     state = ctx.state
     tenant = plan_users(ctx)
+    plan_mirror(ctx, tenant)
     licenses = plan_licenses(ctx, tenant)
     memberships = plan_memberships(ctx, tenant)
     users = tenant.users.drop(columns="_key")

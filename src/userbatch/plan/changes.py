@@ -29,7 +29,7 @@ class ChangeLog:
         after=None,
         rule=None,
         rows: pd.DataFrame | None = None,
-        kind: str | None = None,
+        kind: str | pd.Series | None = None,
     ) -> None:
         """Append changes, one per element of ``key`` (a Series); ``rows`` are their input rows."""
         if len(key) == 0:
@@ -46,7 +46,7 @@ class ChangeLog:
                 "rule": rule,
                 "source_file": _aligned(None if rows is None else rows["source_file"], index),
                 "source_row": _aligned(None if rows is None else rows["source_row"], index),
-                "_kind": kind if rows is not None else None,
+                "_kind": _aligned(kind if rows is not None else None, index),
                 "_row": _aligned(None if rows is None else rows["_row"], index),
             },
             index=index,

@@ -17,9 +17,12 @@ def _row_hashes(frame: pd.DataFrame) -> pd.Series:
 
 
 def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """``{table: (keys to delete, rows to insert)}`` for the tables that differ."""
+    """``{table: (rows to delete, rows to insert)}`` for the tables that differ.
+
+    Deleted rows are whole (the store deletes by their key; history keeps them for revert).
+    """
     writes = {}
-    for name, (columns, key) in TABLES.items():
+    for name, (columns, _key) in TABLES.items():
         old = current.tables[name][list(columns)]
         new = planned.tables[name][list(columns)]
         old_hash, new_hash = _row_hashes(old), _row_hashes(new)
@@ -27,5 +30,5 @@ def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame
         added = new[~new_hash.isin(old_hash).to_numpy()]
         if len(gone) or len(added):
             # A changed row is deleted by its old key and inserted anew.
-            writes[name] = (gone[list(key)].reset_index(drop=True), added.reset_index(drop=True))
+            writes[name] = (gone.reset_index(drop=True), added.reset_index(drop=True))
     return writes

@@ -59,7 +59,7 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None)
     before, after = (payload, None) if change == "remove_member" else (None, payload)
     ctx.changes.add(
         change=change, entity="membership", key=group + "|" + member, before=before,
-        after=after, rule=rule, rows=rows, kind=kind or rows["_kind"].iloc[0],
+        after=after, rule=rule, rows=rows, kind=kind or rows["_kind"],
     )  # fmt: skip
 
 

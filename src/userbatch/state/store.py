@@ -69,10 +69,11 @@ class Store:
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise FatalError(f"cannot open state store {url}: {exc}") from None
         store = cls(url, engine)
-        if create:
-            metadata.create_all(engine)
-        elif not store._has_schema():
+        if not create and not store._has_schema():
             raise StoreMissingError(f"no userbatch state in {url}; create it with `userbatch init`")
+        import userbatch.state.history  # noqa: F401 - its tables belong to the schema
+
+        metadata.create_all(engine)
         store._check_version()
         return store
 
@@ -89,12 +90,23 @@ class Store:
         if version not in (None, SCHEMA_VERSION):
             raise FatalError(f"state store schema version {version} is not {SCHEMA_VERSION}")
 
+    def sqlite_path(self) -> Path | None:
+        return _sqlite_path(self.url)
+
     def meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(META.c.value).where(META.c.key == key)).scalar()
 
     def fingerprint(self) -> str | None:
         return self.meta("fingerprint")
+
+    def set_run_fingerprint(self, run_id: str, fingerprint: str | None) -> None:
+        from userbatch.state.history import RUNS
+
+        with self.engine.begin() as conn:
+            conn.execute(
+                RUNS.update().where(RUNS.c.run_id == run_id).values(fingerprint_after=fingerprint)
+            )
 
     def load(self) -> State:
         with self.engine.connect() as conn:

@@ -91,5 +91,5 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, from_input
     before, after = (payload, None) if change == "remove_license" else (None, payload)
     ctx.changes.add(
         change=change, entity="license", key=upn + "|" + sku, before=before, after=after,
-        rule=rule, rows=rows, kind="licenses" if from_input else rows["_kind"].iloc[0],
+        rule=rule, rows=rows, kind="licenses" if from_input else rows["_kind"],
     )  # fmt: skip

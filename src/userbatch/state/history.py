@@ -1,0 +1,96 @@
+"""Run history: every apply records who, when, what inputs, counts and exit code, and keeps
+its changes and table writes (before and after) so ``history`` can show and ``revert`` undo it.
+
+Changes and writes are kept per run as Parquet blobs: one insert per table however large
+the run, so history costs little next to the apply itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import socket
+import time
+
+import pandas as pd
+import sqlalchemy as sa
+
+from userbatch.errors import UsageError
+from userbatch.state.lock import _os_user
+from userbatch.state.store import metadata
+
+RUNS = sa.Table(
+    "runs", metadata,
+    sa.Column("run_id", sa.String, primary_key=True),
+    sa.Column("command", sa.String), sa.Column("started_at", sa.String),
+    sa.Column("finished_at", sa.String), sa.Column("os_user", sa.String), sa.Column("host", sa.String),
+    sa.Column("inputs", sa.Text), sa.Column("counts", sa.Text), sa.Column("exit_code", sa.Integer),
+    sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
+    sa.Column("reverts", sa.String),
+)  # fmt: skip
+RUN_BLOBS = sa.Table(
+    "run_blobs", metadata,
+    sa.Column("run_id", sa.String, primary_key=True), sa.Column("name", sa.String, primary_key=True),
+    sa.Column("data", sa.LargeBinary),
+)  # fmt: skip
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def run_record(run_id: str, command: str, inputs, counts, exit_code: int, **extra) -> dict:
+    return {
+        "run_id": run_id, "command": command, "started_at": extra.pop("started_at", now()),
+        "os_user": _os_user(), "host": socket.gethostname(),
+        "inputs": json.dumps(inputs), "counts": json.dumps(counts), "exit_code": exit_code, **extra,
+    }  # fmt: skip
+
+
+def _blob(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.astype("str").to_parquet(buffer, index=False)  # str keeps missing values missing
+    return buffer.getvalue()
+
+
+def _frame(data: bytes) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(data)).astype("str")
+
+
+def record_run(conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict) -> None:
+    """Store a run, its changes and its writes (``{table: (deleted rows, inserted rows)}``)."""
+    conn.execute(RUNS.insert().values(**run, finished_at=now()))
+    blobs = [{"run_id": run["run_id"], "name": "changes", "data": _blob(changes)}]
+    for table, (deleted, inserted) in writes.items():
+        blobs.append({"run_id": run["run_id"], "name": f"delete:{table}", "data": _blob(deleted)})
+        blobs.append({"run_id": run["run_id"], "name": f"insert:{table}", "data": _blob(inserted)})
+    conn.execute(RUN_BLOBS.insert(), blobs)
+
+
+def list_runs(store) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(RUNS).order_by(RUNS.c.started_at, RUNS.c.run_id)).fetchall()
+    return pd.DataFrame(rows, columns=[c.name for c in RUNS.columns])
+
+
+def _blobs(store, run_id: str) -> dict[str, bytes]:
+    with store.engine.connect() as conn:
+        if conn.execute(sa.select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).first() is None:
+            raise UsageError(f"no run {run_id} in the history; see `userbatch history`")
+        rows = conn.execute(sa.select(RUN_BLOBS).where(RUN_BLOBS.c.run_id == run_id)).fetchall()
+    return {row.name: row.data for row in rows}
+
+
+def run_changes(store, run_id: str) -> pd.DataFrame:
+    return _frame(_blobs(store, run_id)["changes"])
+
+
+def run_writes(store, run_id: str) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    blobs = _blobs(store, run_id)
+    tables = {name.split(":", 1)[1] for name in blobs if ":" in name}
+    return {t: (_frame(blobs[f"delete:{t}"]), _frame(blobs[f"insert:{t}"])) for t in sorted(tables)}

@@ -119,3 +119,31 @@ def test_read_sheets_reads_a_folder_of_csvs(write_csv, tmp_path):
     sheets = read_sheets(tmp_path / "snap")
     assert [s.name for s in sheets] == ["domains", "skus"]
     assert sheets[1].frame.to_dict("records") == [{"sku": "E5", "total_units": "10"}]
+
+
+def test_snapshot_only_sheets_are_skipped_even_when_headers_fit_a_kind(make_workbook):
+    # environment_users has a user_name column, which reads as user_principal_name.
+    path = make_workbook(
+        "snapshot.xlsx",
+        {
+            "environment_users": [["environment", "user_name"], ["Sales", "a@contoso.com"]],
+            "groups": [["name"], ["Sales team"]],
+            "users": [["user_principal_name"], ["a@contoso.com"]],
+        },
+    )
+    read = read_inputs([path])
+    assert read.frames["users"]["source_sheet"].tolist() == ["users"]
+    assert problems(read, level="info")["source_sheet"].tolist() == ["environment_users", "groups"]
+
+
+def test_groups_sheet_with_group_and_member_is_memberships(make_workbook):
+    path = make_workbook("in.xlsx", {"groups": [["group", "member"], ["Sales", "a@c.com"]]})
+    assert len(read_inputs([path]).frames["memberships"]) == 1
+
+
+def test_empty_sheet_named_like_a_kind_is_skipped(make_workbook):
+    path = make_workbook(
+        "in.xlsx", {"users": [["user_principal_name"], ["a@c.com"]], "licenses": []}
+    )
+    read = read_inputs([path])
+    assert read.rejected_files == [] and len(read.frames["users"]) == 1

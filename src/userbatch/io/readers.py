@@ -413,10 +413,16 @@ def _fits(kind: str, columns: set[str]) -> bool:
 def _kind_of(
     table: _Table, resolved: list[Header], group: str | None, *, is_csv: bool
 ) -> str | None:
-    """The kind by name when the headers fit it, else by headers alone (SPEC §2)."""
+    """The kind by name when the headers fit it, else by headers alone (SPEC §2).
+
+    None for a sheet of no kind: a snapshot-only sheet (environment_users has a
+    user_name column, yet is no users input), an empty or explanation sheet.
+    """
     columns = {h.column for h in resolved if h.column}
     named = _kind_by_name(table.name)
     fits = [kind for kind in KINDS if _fits(kind, columns)]
+    if table.name.strip().lower() in SNAPSHOT_ONLY and named not in fits:
+        return None  # "groups" holding group,member is a memberships input all the same
     kind = named if named in fits else _most_specific(table, fits)
     if kind == "memberships" and "group" not in columns and not group:
         raise _Rejected(
@@ -425,21 +431,16 @@ def _kind_of(
             "pass --group GROUP to name the group",
             column="group",
         )
-    if kind or not (is_csv or any(table.headers)):  # an empty sheet is no kind
+    if kind:
         return kind
-    snapshot_sheet = table.name.strip().lower() in SNAPSHOT_ONLY
-    if named and not snapshot_sheet:
-        missing = [c for c in REQUIRED[named] if c not in columns]
-        raise _Rejected(
-            "missing_column",
-            f"{table.where} is named like {named} but lacks required column(s) "
-            f"{', '.join(missing)}",
-            column=", ".join(missing),
-        )
-    if is_csv and not snapshot_sheet:
-        needs = "; ".join(f"{k}: {', '.join(REQUIRED[k])}" for k in KINDS)
-        raise _Rejected("missing_column", f"{table.where}: its headers fit no input kind ({needs})")
-    return None
+    if not is_csv and not (named and any(table.headers)):
+        return None  # an explanation or empty sheet
+    if named:
+        missing = ", ".join(c for c in REQUIRED[named] if c not in columns)
+        message = f"{table.where} is named like {named} but lacks required column(s) {missing}"
+        raise _Rejected("missing_column", message, missing)
+    needs = "; ".join(f"{k}: {', '.join(REQUIRED[k])}" for k in KINDS)
+    raise _Rejected("missing_column", f"{table.where}: its headers fit no input kind ({needs})")
 
 
 def _most_specific(table: _Table, fits: list[str]) -> str | None:

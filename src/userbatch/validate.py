@@ -89,29 +89,32 @@ def validate(read) -> Validation:
     """Validate every kind frame of ``read``; never raises for bad rows, only reports them."""
     problems = Problems()
     if getattr(read, "problems", None) is not None:
-        problems.extend(read.problems)
+        problems.extend(read.problems)  # reading's problems first, then ours
     frames = {kind: _prepare(read.frames.get(kind), kind) for kind in KINDS}
     failures = {kind: _row_failures(frame, kind) for kind, frame in frames.items()}
     for kind, frame in frames.items():
-        invalid = np.zeros(len(frame), dtype=bool)
-        invalid[failures[kind]["position"].to_numpy(dtype="int64")] = True
-        frame["outcome"] = pd.Series(np.where(invalid, "invalid", "valid"), frame.index, "str")
+        frame["outcome"] = _outcome(len(frame), failures[kind]["position"])
     for kind, warnings in _unknown_users(frames).items():
         both = pd.concat([failures[kind], warnings], ignore_index=True)
         failures[kind] = both.sort_values("position", kind="stable", ignore_index=True)
     for kind, frame in frames.items():
         _add_problems(problems, frame, kind, failures[kind])
         _normalize(frame, kind, (frame["outcome"] == "valid").to_numpy())
-    columns = dict(getattr(read, "columns", {}) or {})
-    for kind in KINDS:
-        columns.setdefault(kind, [])
+    columns = {kind: [] for kind in KINDS} | dict(getattr(read, "columns", None) or {})
     return Validation(
         frames=frames,
         columns=columns,
         problems=problems,
-        inputs=list(getattr(read, "inputs", []) or []),
-        rejected_files=list(getattr(read, "rejected_files", []) or []),
+        inputs=list(getattr(read, "inputs", None) or []),
+        rejected_files=list(getattr(read, "rejected_files", None) or []),
     )
+
+
+def _outcome(rows: int, failing: pd.Series) -> pd.Series:
+    """`invalid` for a row with any error, else `valid` (SPEC §7 outcome)."""
+    invalid = np.zeros(rows, dtype=bool)
+    invalid[failing.to_numpy(dtype="int64")] = True
+    return pd.Series(np.where(invalid, "invalid", "valid"), dtype="str")
 
 
 # --- preparing a kind frame ---

@@ -48,7 +48,6 @@ EMAIL_PATTERN = r"^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$"
 GUID_PATTERN = r"^[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
 # `(clear)` passes the syntax checks of the fields it may empty, any case.
 _CLEAR_ALT = r"|^\((?i:clear)\)$"
-UPN_RE = re.compile(UPN_PATTERN)
 
 
 def fold(value: str) -> str:
@@ -68,7 +67,10 @@ def to_bools(result: pyarrow.Array, missing: bool) -> np.ndarray:
 def clear_mask(series: pd.Series) -> np.ndarray:
     """Cells that say `(clear)`, any case; only 7-byte cells starting "(" are looked at closely."""
     values = arrow(series)
-    shaped = pc.and_(pc.equal(pc.binary_length(values), len(CLEAR)), pc.starts_with(values, "("))
+    opening = pc.starts_with(values, "(")
+    if not pc.any(opening).as_py():  # the usual column: one pass, no mask built
+        return np.zeros(len(series), dtype=bool)
+    shaped = pc.and_(pc.equal(pc.binary_length(values), len(CLEAR)), opening)
     candidates = to_bools(shaped, False)
     if candidates.any():
         candidates[candidates] = (series[candidates].str.lower() == CLEAR).to_numpy(dtype=bool)

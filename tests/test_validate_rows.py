@@ -89,6 +89,7 @@ def test_each_kind_finds_duplicates_by_its_key(kind, first, again):
     validation = validate(Read({kind: frame(first, other, again, file=f"{kind}.csv")}))
     dup = problems_of(validation, "duplicate")
     assert dup[["source_row", "message"]].values.tolist() == [[4, f"duplicate of {kind}.csv row 2"]]
+    assert dup.loc[0, "value"] == again[dup.loc[0, "column"]]  # the cell as written
     assert validation.frames[kind]["outcome"].tolist() == ["valid", "valid", "invalid"]
 
 

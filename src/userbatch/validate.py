@@ -246,9 +246,8 @@ def _duplicate_failures(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     firsts = (codes >= 0) & ~later
     first_of[codes[firsts]] = np.flatnonzero(firsts)
     positions = np.flatnonzero(later)
-    column = "user_principal_name" if kind == "users" else None
-    values = frame[column].iloc[positions] if column else frame["key"].iloc[positions]
-    part = _failures(positions, column, values, "duplicate")
+    column = KEYS[kind][-1]  # the cell that tells the rows apart: upn, sku, member, role, id
+    part = _failures(positions, column, frame[column].iloc[positions], "duplicate")
     part["message"] = ("duplicate of " + _where(frame, first_of[codes[positions]])).to_numpy()
     return part
 

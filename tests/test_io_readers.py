@@ -267,3 +267,14 @@ def test_every_kind_is_present_even_when_empty(data_dir):
     frames = read_inputs([data_dir / "m365_add_multiple_users.csv"]).frames
     assert set(frames) == set(COLUMNS)
     assert list(frames["roles"].columns) == [*SOURCE_COLUMNS, *COLUMNS["roles"]]
+
+
+def test_utf16_without_bom_reads_with_the_encoding_option(write_csv):
+    path = write_csv("users.csv", "user_principal_name\tcity\na@c.com\tLyon\n", "utf-16-le")
+    users = read_inputs([path], encoding="utf-16-le").frames["users"]
+    assert users["city"].tolist() == ["Lyon"]
+
+
+def test_non_breaking_spaces_are_trimmed_too(write_csv):
+    path = write_csv("users.csv", "user_principal_name,city\na@c.com,\u00a0Lyon\u3000\n")
+    assert read_inputs([path]).frames["users"]["city"].tolist() == ["Lyon"]

@@ -7,6 +7,7 @@ before calamine opens them, so a zip bomb is refused by its directory, not by ex
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from pathlib import Path
 
@@ -23,7 +24,7 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 TABLE_SUFFIXES = (".csv", *WORKBOOK_SUFFIXES)
 _SNIFF_BYTES = 64 * 1024
-# Bytes below space that text files do not hold (tab, LF, FF, CR and ESC-free).
+# Bytes below space other than tab, LF, FF and CR: text files do not hold them.
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
@@ -63,8 +64,8 @@ def read_text_bytes(
 
 def check_text(raw: bytes, name: str, encoding: str | None = None) -> None:
     """Refuse a CSV that is only whitespace, holds NUL bytes or looks binary."""
-    wide = encoding or bom_encoding(raw) or ""
-    if wide.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16", "utf32")):
+    wide = encoding or bom_encoding(raw)
+    if wide and codecs.lookup(wide).name.startswith(("utf-16", "utf-32")):
         # NUL bytes are how UTF-16 writes ASCII; only emptiness can be judged cheaply.
         if not raw[:_SNIFF_BYTES].decode(wide, "replace").strip("\ufeff \t\r\n"):
             raise refuse(name, "the file is empty")

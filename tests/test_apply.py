@@ -69,13 +69,30 @@ def test_applying_the_same_input_twice_changes_nothing_the_second_time(tmp_path)
 
 def test_export_then_plan_gives_zero_changes(tmp_path):
     state = make_store(tmp_path)
-    run(tmp_path, state, name="onboard", apply=True, **ONBOARD, records="table,record_id,owner\naccount,1,Ghost Owner\n")
+    run(
+        tmp_path,
+        state,
+        name="onboard",
+        apply=True,
+        **ONBOARD,
+        records="table,record_id,owner\naccount,1,Ghost Owner\n",
+    )
     for out in (tmp_path / "export.xlsx", tmp_path / "export-folder"):
         jobs.run_export(state, out)
         fresh = tmp_path / f"{out.name}.db"
         jobs.run_init(fresh, snapshot=out)
-        assert Store.open(fresh).load().environment_users.equals(Store.open(state).load().environment_users)
-        result = run(tmp_path, fresh, name=f"again-{out.name}", **ONBOARD, records="table,record_id,owner\naccount,1,Ghost Owner\n")
+        assert (
+            Store.open(fresh)
+            .load()
+            .environment_users.equals(Store.open(state).load().environment_users)
+        )
+        result = run(
+            tmp_path,
+            fresh,
+            name=f"again-{out.name}",
+            **ONBOARD,
+            records="table,record_id,owner\naccount,1,Ghost Owner\n",
+        )
         assert result.plan.report_changes().empty, result.plan.report_changes()
 
 

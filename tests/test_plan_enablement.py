@@ -92,10 +92,24 @@ def test_user_enabled_again_needs_a_new_invitation_r6(tmp_path):
         licenses="user_principal_name,sku\nann@contoso.example,SALES\n",
     )
     # Not in the group yet: the snapshot derives nothing; add her, take her out, add again.
-    run(tmp_path, state, name="join", memberships="group,member\nSG-Sales,ann@contoso.example\n", apply=True)
-    run(tmp_path, state, name="leave", memberships="group,member,action\nSG-Sales,ann@contoso.example,remove\n", apply=True)
+    run(
+        tmp_path,
+        state,
+        name="join",
+        memberships="group,member\nSG-Sales,ann@contoso.example\n",
+        apply=True,
+    )
+    run(
+        tmp_path,
+        state,
+        name="leave",
+        memberships="group,member,action\nSG-Sales,ann@contoso.example,remove\n",
+        apply=True,
+    )
     assert env_users(state)["status"].tolist() == ["disabled"]
-    result = run(tmp_path, state, name="back", memberships="group,member\nSG-Sales,ann@contoso.example\n")
+    result = run(
+        tmp_path, state, name="back", memberships="group,member\nSG-Sales,ann@contoso.example\n"
+    )
     assert changes(result, "enable_user")["key"].tolist() == ["ann@contoso.example"]
     invite = changes(result, "invitation_required")
     assert invite["rule"].tolist() == ["R6"]
@@ -110,7 +124,12 @@ def test_changed_email_keeps_primary_email_and_warns_r3(tmp_path):
         licenses="user_principal_name,sku\nann@contoso.example,SALES\n",
         memberships="group,member\nSG-Sales,ann@contoso.example\n",
     )
-    result = run(tmp_path, state, users="user_principal_name,email\nann@contoso.example,ann@new.example\n", apply=True)
+    result = run(
+        tmp_path,
+        state,
+        users="user_principal_name,email\nann@contoso.example,ann@new.example\n",
+        apply=True,
+    )
     assert env_users(state)["primary_email"].tolist() == ["ann@old.example"]
     assert len(problems(result, "R3")) == 1
     assert changes(result, "update_primary_email").empty
@@ -147,7 +166,9 @@ def test_unlicensed_global_admin_is_enabled_as_administrative_outside_the_group_
     assert planned.loc["crm@contoso.example", "status"] == "disabled"
     # The system gives a Global admin System Administrator.
     roles = changes(result, "assign_role")
-    assert roles[roles["rule"] == "R9"]["key"].tolist() == ["sales|boss@contoso.example|System Administrator"]
+    assert roles[roles["rule"] == "R9"]["key"].tolist() == [
+        "sales|boss@contoso.example|System Administrator"
+    ]
 
 
 def _non_interactive_rows(count: int, start: int = 0) -> str:
@@ -168,7 +189,8 @@ def test_eighth_non_interactive_user_is_refused_r10(tmp_path):
 def test_application_users_do_not_count_toward_non_interactive_limit_r10(tmp_path):
     state = make_store(tmp_path, environments="name,kind\nopen,dynamics365\n")
     apps = "".join(
-        f"app{i}@contoso.example,application,6f1c2b3a-9d4e-4f5a-8b7c-2e1d0a9f8c7{i}\n" for i in range(3)
+        f"app{i}@contoso.example,application,6f1c2b3a-9d4e-4f5a-8b7c-2e1d0a9f8c7{i}\n"
+        for i in range(3)
     )
     result = run(tmp_path, state, users=_non_interactive_rows(7), name="svc", apply=True)
     assert outcomes(result, "users") == ["changed"] * 7

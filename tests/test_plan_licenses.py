@@ -34,7 +34,14 @@ def test_assignments_past_capacity_fail_with_r14_in_input_order(tmp_path):
         """,
     )  # fmt: skip
     # 3 units, 1 held: the removal goes first, so a, b and c fit and d, e are past capacity.
-    assert outcomes(result, "licenses") == ["changed", "changed", "changed", "changed", "failed", "failed"]
+    assert outcomes(result, "licenses") == [
+        "changed",
+        "changed",
+        "changed",
+        "changed",
+        "failed",
+        "failed",
+    ]
     refused = problems(result, "R14")
     assert refused["source_row"].tolist() == ["6", "7"]
     assert set(changes(result, "assign_license")["key"]) == {

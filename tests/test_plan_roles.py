@@ -24,7 +24,9 @@ def test_environment_setting_allows_roles_on_disabled_users_r11(tmp_path):
         tmp_path, **ENABLED,
         environments="name,kind,security_group,allow_role_assignment_on_disabled_users\nsales,dynamics365,SG-Sales,yes\n",
     )  # fmt: skip
-    result = run(tmp_path, state, roles="user_principal_name,role\nbob@contoso.example,Salesperson\n")
+    result = run(
+        tmp_path, state, roles="user_principal_name,role\nbob@contoso.example,Salesperson\n"
+    )
     assert outcomes(result, "roles") == ["changed"]
 
 
@@ -39,12 +41,18 @@ def test_role_in_same_run_as_license_that_enables_user_is_assigned_r11(tmp_path)
 
 
 def test_removing_every_role_warns_that_user_stays_enabled_r8(tmp_path):
-    state = make_store(tmp_path, **ENABLED, roles="user_principal_name,role,environment\nann@contoso.example,Salesperson,sales\n")
+    state = make_store(
+        tmp_path,
+        **ENABLED,
+        roles="user_principal_name,role,environment\nann@contoso.example,Salesperson,sales\n",
+    )
     result = run(
         tmp_path, state,
         roles="user_principal_name,role,action\nann@contoso.example,Salesperson,remove\n",
     )  # fmt: skip
-    assert changes(result, "remove_role")["key"].tolist() == ["sales|ann@contoso.example|Salesperson"]
+    assert changes(result, "remove_role")["key"].tolist() == [
+        "sales|ann@contoso.example|Salesperson"
+    ]
     warning = problems(result, "R8")
     assert warning["level"].tolist() == ["warning"]
     assert "stays enabled" in warning["message"].iloc[0]

@@ -5,7 +5,13 @@ import pytest
 from userbatch.state.store import Store
 from tests.engine.helpers import changes, make_store, outcomes, problems, run
 
-UNKNOWN_OWNERS = ["Hannah Schmidt", "pat.oneil@legacy.example", "Rafael Ortega", "Mia Wong", "old.boss@legacy.example"]
+UNKNOWN_OWNERS = [
+    "Hannah Schmidt",
+    "pat.oneil@legacy.example",
+    "Rafael Ortega",
+    "Mia Wong",
+    "old.boss@legacy.example",
+]
 
 
 def _records(owners, environment="") -> str:
@@ -14,8 +20,12 @@ def _records(owners, environment="") -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(("kind", "role"), [("dynamics365", "Salesperson"), ("powerapps", "Basic User")])
-def test_five_unknown_owners_make_exactly_five_stubs_with_the_default_role_r12(tmp_path, kind, role):
+@pytest.mark.parametrize(
+    ("kind", "role"), [("dynamics365", "Salesperson"), ("powerapps", "Basic User")]
+)
+def test_five_unknown_owners_make_exactly_five_stubs_with_the_default_role_r12(
+    tmp_path, kind, role
+):
     state = make_store(tmp_path, environments=f"name,kind\nenv1,{kind}\n")
     # Each unknown owner twice, the second time in other case and with spaces around.
     owners = UNKNOWN_OWNERS + [f"  {o.upper()} " for o in UNKNOWN_OWNERS]
@@ -54,7 +64,11 @@ def test_record_owned_by_disabled_user_is_assigned_not_stubbed_r12(tmp_path):
         memberships="group,member\nSG-Sales,ann@contoso.example\n",
     )  # fmt: skip
     # Unlicensed: Ann is a disabled environment user. Match by UPN, email and full name.
-    result = run(tmp_path, state, records=_records(["ANN@contoso.example", "ann.lee@mail.example", "ann lee"]))
+    result = run(
+        tmp_path,
+        state,
+        records=_records(["ANN@contoso.example", "ann.lee@mail.example", "ann lee"]),
+    )
     assert changes(result, "create_stub").empty
     owners = result.plan.planned.records["owner"].tolist()
     assert owners == ["ann@contoso.example"] * 3
@@ -85,7 +99,13 @@ def test_ambiguous_full_name_fails_or_goes_to_default_owner_r12(tmp_path):
     result = run(tmp_path, state, name="plain", records=_records(["Jo Smith"]))
     assert outcomes(result, "records") == ["failed"]
     assert "ambiguous" in problems(result, "R12")["message"].iloc[0]
-    result = run(tmp_path, state, name="fallback", default_owner="boss@contoso.example", records=_records(["Jo Smith"]))
+    result = run(
+        tmp_path,
+        state,
+        name="fallback",
+        default_owner="boss@contoso.example",
+        records=_records(["Jo Smith"]),
+    )
     assert outcomes(result, "records") == ["changed"]
     assert result.plan.planned.records["owner"].tolist() == ["boss@contoso.example"]
 
@@ -103,7 +123,13 @@ def test_record_whose_owner_row_failed_is_skipped_not_stubbed(tmp_path):
 
 def test_real_user_with_a_stubs_name_fails_with_r13(tmp_path):
     state = make_store(tmp_path, environments="name,kind\nopen,dynamics365\n")
-    run(tmp_path, state, name="stub", records=_records(["pat@contoso.example", "pat@contoso.example "]), apply=True)
+    run(
+        tmp_path,
+        state,
+        name="stub",
+        records=_records(["pat@contoso.example", "pat@contoso.example "]),
+        apply=True,
+    )
     result = run(tmp_path, state, name="real", users="user_principal_name\npat@contoso.example\n")
     assert outcomes(result, "users") == ["failed"]
     assert problems(result, "R13")["message"].iloc[0].startswith("stub_conflict: 2 records")
@@ -111,7 +137,13 @@ def test_real_user_with_a_stubs_name_fails_with_r13(tmp_path):
 
 def test_reassign_stub_records_moves_records_and_deletes_the_stub_r13(tmp_path):
     state = make_store(tmp_path, environments="name,kind\nopen,dynamics365\n")
-    run(tmp_path, state, name="stub", records=_records(["Pat@contoso.example", "pat@contoso.example"]), apply=True)
+    run(
+        tmp_path,
+        state,
+        name="stub",
+        records=_records(["Pat@contoso.example", "pat@contoso.example"]),
+        apply=True,
+    )
     result = run(
         tmp_path, state, name="real", reassign_stub_records=True, apply=True,
         users="user_principal_name,usage_location\npat@contoso.example,US\n",

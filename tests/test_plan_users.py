@@ -18,7 +18,10 @@ def test_blank_cell_keeps_value_and_clear_empties_it(tmp_path):
         users="user_principal_name,job_title,department\nann.lee@contoso.example,Head Buyer,(clear)\n",
     )  # fmt: skip
     update = changes(result, "update_user", "user")
-    assert json.loads(update["before"].iloc[0]) == {"job_title": "Buyer", "department": "Purchasing"}
+    assert json.loads(update["before"].iloc[0]) == {
+        "job_title": "Buyer",
+        "department": "Purchasing",
+    }
     assert json.loads(update["after"].iloc[0]) == {"job_title": "Head Buyer", "department": None}
     user = Store.open(state).load().users.iloc[0]
     assert user["job_title"] == "Head Buyer"
@@ -29,7 +32,9 @@ def test_blank_cell_keeps_value_and_clear_empties_it(tmp_path):
 
 def test_unchanged_row_is_reported_unchanged(tmp_path):
     state = make_store(tmp_path, users=EXISTING)
-    result = run(tmp_path, state, users="user_principal_name,job_title\nANN.LEE@contoso.example,Buyer\n")
+    result = run(
+        tmp_path, state, users="user_principal_name,job_title\nANN.LEE@contoso.example,Buyer\n"
+    )
     assert outcomes(result, "users") == ["unchanged"]
     assert result.plan.report_changes().empty
 
@@ -40,12 +45,16 @@ def test_disable_removes_from_security_group_and_warns_about_the_seat_r7(tmp_pat
         licenses="user_principal_name,sku\nann.lee@contoso.example,SALES\n",
         memberships="group,member\nSG-Sales,ann.lee@contoso.example\n",
     )  # fmt: skip
-    result = run(tmp_path, state, users="user_principal_name,action\nann.lee@contoso.example,disable\n")
+    result = run(
+        tmp_path, state, users="user_principal_name,action\nann.lee@contoso.example,disable\n"
+    )
     removal = changes(result, "remove_member")
     assert removal["key"].tolist() == ["SG-Sales|ann.lee@contoso.example"]
     assert removal["rule"].tolist() == ["R7"]
     assert "SALES" in problems(result, "R7")["message"].iloc[0]
-    assert changes(result, "disable_user", "environment_user")["key"].tolist() == ["ann.lee@contoso.example"]
+    assert changes(result, "disable_user", "environment_user")["key"].tolist() == [
+        "ann.lee@contoso.example"
+    ]
     assert changes(result, "remove_license").empty  # the seat stays consumed
 
 
@@ -68,7 +77,12 @@ def test_delete_frees_seats_and_keeps_environment_user_disabled_r7(tmp_path):
         licenses="user_principal_name,sku\nann.lee@contoso.example,SALES\n",
         memberships="group,member\nSG-Sales,ann.lee@contoso.example\n",
     )  # fmt: skip
-    result = run(tmp_path, state, apply=True, users="user_principal_name,action\nann.lee@contoso.example,delete\n")
+    result = run(
+        tmp_path,
+        state,
+        apply=True,
+        users="user_principal_name,action\nann.lee@contoso.example,delete\n",
+    )
     assert changes(result, "delete_user")["key"].tolist() == ["ann.lee@contoso.example"]
     assert changes(result, "remove_license")["rule"].tolist() == ["R7"]
     stored = Store.open(state).load()
@@ -78,14 +92,18 @@ def test_delete_frees_seats_and_keeps_environment_user_disabled_r7(tmp_path):
 
 def test_deleting_an_absent_user_changes_nothing(tmp_path):
     state = make_store(tmp_path)
-    result = run(tmp_path, state, users="user_principal_name,action\nghost@contoso.example,delete\n")
+    result = run(
+        tmp_path, state, users="user_principal_name,action\nghost@contoso.example,delete\n"
+    )
     assert outcomes(result, "users") == ["unchanged"]
     assert result.exit_code == 0
 
 
 def test_disabling_an_unknown_user_fails(tmp_path):
     state = make_store(tmp_path)
-    result = run(tmp_path, state, users="user_principal_name,action\nghost@contoso.example,disable\n")
+    result = run(
+        tmp_path, state, users="user_principal_name,action\nghost@contoso.example,disable\n"
+    )
     assert outcomes(result, "users") == ["failed"]
     assert len(problems(result, "unknown_user")) == 1
 

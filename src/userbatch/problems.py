@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from userbatch.vocabulary import LEVEL_RANK
-
 PROBLEM_COLUMNS = (
     "source_file", "source_sheet", "source_row", "column", "value",
     "entity", "key", "rule", "level", "message",
@@ -101,28 +99,3 @@ def empty_problems() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="str") for c in PROBLEM_COLUMNS})
     frame["source_row"] = frame["source_row"].astype("Int64")
     return frame
-
-
-def worst_per_row(problems: pd.DataFrame, entity: str) -> pd.DataFrame:
-    """Per input row of ``entity``: worst level, rules and messages joined by "; ".
-
-    Returns a frame indexed by (source_file, source_sheet, source_row) with columns
-    level, rule, message; the join key of results.csv.
-    """
-    rows = problems[(problems["entity"] == entity) & problems["source_row"].notna()].copy()
-    keys = ["source_file", "source_sheet", "source_row"]
-    if rows.empty:
-        return pd.DataFrame(columns=["level", "rule", "message"]).rename_axis(keys)
-    rows["source_sheet"] = rows["source_sheet"].fillna("")
-    rows["rank"] = rows["level"].map(LEVEL_RANK).fillna(0).astype("int8")
-    grouped = rows.groupby(keys, sort=False, dropna=False)
-    out = pd.DataFrame(
-        {
-            "rank": grouped["rank"].max(),
-            "rule": grouped["rule"].agg(lambda s: "; ".join(dict.fromkeys(s.dropna().astype(str)))),
-            "message": grouped["message"].agg(lambda s: "; ".join(s.dropna().astype(str))),
-        }
-    )
-    levels = {v: k for k, v in LEVEL_RANK.items()}
-    out["level"] = out.pop("rank").map(levels)
-    return out

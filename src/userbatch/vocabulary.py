@@ -92,6 +92,12 @@ OUTCOMES = ("valid", "changed", "unchanged", "failed", "invalid", "skipped")
 LEVELS = ("info", "warning", "error")
 LEVEL_RANK = {"info": 0, "warning": 1, "error": 2}
 
+# changes.csv, one row per change, derived ones included (SPEC §7).
+CHANGE_COLUMNS = (
+    "environment", "entity", "key", "change", "before", "after", "rule",
+    "source_file", "source_row",
+)  # fmt: skip
+
 # changes.csv `change`
 CHANGES = (
     "create_user", "update_user", "delete_user", "assign_license", "remove_license",

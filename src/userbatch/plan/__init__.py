@@ -23,7 +23,7 @@ from userbatch.plan.rules.stubs import plan_records, reassign_stub_records
 from userbatch.plan.users import plan_users
 from userbatch.problems import Problems
 from userbatch.state.model import State
-from userbatch.vocabulary import ENTITY_OF_KIND, KINDS
+from userbatch.vocabulary import KINDS
 
 __all__ = ["Plan", "PlanOptions", "make_plan"]
 
@@ -167,4 +167,4 @@ def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> 
         hit = frame["_row"].isin(caused).to_numpy()
         frame.loc[pending & hit, "outcome"] = "changed"
         frame.loc[pending & ~hit, "outcome"] = "unchanged"
-        frame["entity"] = ENTITY_OF_KIND[kind]
+        frames[kind] = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])

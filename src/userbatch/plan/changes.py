@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-CHANGE_COLUMNS = (
-    "environment", "entity", "key", "change", "before", "after", "rule",
-    "source_file", "source_row",
-)  # fmt: skip
+from userbatch.vocabulary import CHANGE_COLUMNS
+
 # Internal: which input row caused a change (kind, frame index); dropped from reports.
 ORIGIN_COLUMNS = ("_kind", "_row")
 

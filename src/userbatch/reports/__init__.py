@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from userbatch.io.writers import write_csv
-from userbatch.reports.model import CHANGE_COLUMNS, CREDENTIAL_COLUMNS, RunReport
+from userbatch.reports.model import CREDENTIAL_COLUMNS, RunReport
 from userbatch.reports.summary import summary
 from userbatch.reports.tables import (
     RESULT_COLUMNS,
@@ -26,7 +26,7 @@ from userbatch.reports.tables import (
     row_problems,
 )
 from userbatch.reports.xlsx import write_report_xlsx
-from userbatch.vocabulary import KINDS
+from userbatch.vocabulary import CHANGE_COLUMNS, KINDS
 
 __all__ = [
     "CHANGE_COLUMNS",

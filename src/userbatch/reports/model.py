@@ -9,10 +9,6 @@ import pandas as pd
 from userbatch.problems import Problems, empty_problems
 
 # changes.csv, one row per change, derived ones included (SPEC §7).
-CHANGE_COLUMNS = (
-    "environment", "entity", "key", "change", "before", "after", "rule",
-    "source_file", "source_row",
-)  # fmt: skip
 CREDENTIAL_COLUMNS = ("user_principal_name", "password")
 # Issue "Scale": report.xlsx keeps the first rows of a sheet; the CSVs keep them all.
 DEFAULT_XLSX_MAX_ROWS = 100_000

@@ -14,8 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.problems import PROBLEM_COLUMNS
-from userbatch.reports.model import CHANGE_COLUMNS, RunReport
-from userbatch.vocabulary import COLUMNS, ENTITY_OF_KIND, KINDS, LEVEL_RANK, SOURCE_COLUMNS
+from userbatch.reports.model import RunReport
+from userbatch.vocabulary import (
+    CHANGE_COLUMNS,
+    COLUMNS,
+    ENTITY_OF_KIND,
+    KINDS,
+    LEVEL_RANK,
+    SOURCE_COLUMNS,
+)
 
 RESULT_COLUMNS = (
     "source_file", "source_sheet", "source_row", "entity", "key", "outcome",
@@ -131,7 +138,7 @@ def row_problems(problems: pd.DataFrame) -> pd.DataFrame:
     """Per input row with problems: worst ``level``, distinct ``rule``s and every
     ``message`` joined by "; ", and ``worst_messages`` (those at the worst level).
 
-    A vectorized replacement of ``problems.worst_per_row`` for every entity at once.
+    Vectorized, for every entity at once.
     """
     rows = problems[problems["source_row"].notna() & problems["entity"].notna()]
     keys = pd.DataFrame({k: rows[k] for k in ROW_KEYS}).reset_index(drop=True)

@@ -37,7 +37,9 @@ RUN_BLOBS = sa.Table(
 
 
 def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """UTC with microseconds, so runs in the same second still list in order."""
+    stamp = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp)) + f".{int(stamp % 1 * 1e6):06d}Z"
 
 
 def new_run_id() -> str:

@@ -320,7 +320,8 @@ def choose_batch(opts: Options, rng: np.random.Generator) -> Batch:
     who = who[rng.permutation(len(who))]
     update = who < opts.existing
     broken = np.full(len(who), -1, dtype=np.int8)
-    count = _broken_count(new, opts.broken_share) * len(BROKEN_USER_KINDS)
+    kinds = len(BROKEN_USER_KINDS)  # at least one of each, else the share in all
+    count = max(kinds, _broken_count(new, opts.broken_share)) if new >= 10 else 0
     spoiled = rng.choice(np.flatnonzero(~update), min(count, new), replace=False)
     broken[np.sort(spoiled)] = np.arange(len(spoiled)) % len(BROKEN_USER_KINDS)
     return Batch(who, update, broken)

@@ -72,6 +72,7 @@ SYLLABLES = [c + v for c in "bdfghklmnprstvz" for v in "aeiou"]
 SCRAMBLE = 7919  # a prime, coprime with len(SYLLABLES) ** 3
 LONG_JOB_TITLE = "Senior " * 12 + "Engineer"  # > 64 characters: invalid
 BROKEN_USER_KINDS = ("long_job_title", "unverified_domain", "no_usage_location")
+LONG_TITLE, UNVERIFIED, NO_LOCATION = range(len(BROKEN_USER_KINDS))
 
 
 @dataclass
@@ -335,11 +336,15 @@ def input_users(people: People, batch: Batch, rng: np.random.Generator) -> pa.Ta
         if c not in keep:
             columns[c] = _where(batch.update, None, columns[c])
     kind = batch.broken
-    columns["job_title"] = _where(kind == 0, pa.scalar(LONG_JOB_TITLE), columns["job_title"])
+    columns["job_title"] = _where(
+        kind == LONG_TITLE, pa.scalar(LONG_JOB_TITLE), columns["job_title"]
+    )
     local = pc.utf8_slice_codeunits(columns["user_principal_name"], 0, -len(DOMAIN) - 1)
     elsewhere = _join(local, pa.scalar(UNVERIFIED_DOMAIN), sep="@")
-    columns["user_principal_name"] = _where(kind == 1, elsewhere, columns["user_principal_name"])
-    columns["usage_location"] = _where(kind == 2, None, columns["usage_location"])
+    columns["user_principal_name"] = _where(
+        kind == UNVERIFIED, elsewhere, columns["user_principal_name"]
+    )
+    columns["usage_location"] = _where(kind == NO_LOCATION, None, columns["usage_location"])
     return pa.table(columns)
 
 
@@ -519,7 +524,7 @@ def generate(
 def _owners(batch: Batch, facts: Existing, in_group: np.ndarray, existing: int) -> np.ndarray:
     """Persons that are environment users once the batch applies: direct group members."""
     before = np.flatnonzero(facts.in_group)
-    fine = (batch.broken < 0) | (batch.broken == 2)  # no usage location: created all the same
+    fine = (batch.broken < 0) | (batch.broken == NO_LOCATION)  # created all the same
     added = batch.who[in_group & fine]
     return np.union1d(before, added)
 

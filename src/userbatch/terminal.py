@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.vocabulary import CHANGES, ENTITIES
+
 NOUNS = {
     "user": "user", "environment_user": "environment user", "stub": "stub user",
     "license": "license", "membership": "membership", "role": "role", "record": "record",
@@ -44,6 +46,14 @@ def change_summary(changes: pd.DataFrame, *, done: bool) -> str:
     if changes.empty:
         return "No changes." if done else "Nothing to change: the environment already matches."
     counts = changes.groupby(["change", "entity"], sort=False).size()
+    order = {name: i for i, name in enumerate(CHANGES)}
+    entities = {name: i for i, name in enumerate(ENTITIES)}
+    counts = counts.iloc[
+        sorted(
+            range(len(counts)),
+            key=lambda i: (order.get(counts.index[i][0], 99), entities.get(counts.index[i][1], 99)),
+        )
+    ]
     parts = [
         PHRASES.get(change, (change + " {n}",) * 2)[1 if done else 0].format(
             n=_count(int(n), entity)

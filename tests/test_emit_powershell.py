@@ -197,3 +197,20 @@ def test_script_supports_whatif_and_retries_throttled_calls(tmp_path):
     assert len(named(commands, "Get-MgSubscribedSku")) == 1  # resolved once, cached
     # Every change goes through Invoke-Change: one log line each.
     assert all(len(c.positional) == 2 for c in named(commands, "Invoke-Change"))
+
+
+def test_blocked_sign_in_and_admin_roles_reach_graph_and_the_by_hand_list_r9(tmp_path):
+    state = make_store(
+        tmp_path, users="user_principal_name,usage_location\nann@contoso.example,US\n"
+    )
+    users = """
+        user_principal_name,usage_location,sign_in_allowed,admin_role
+        ann@contoso.example,US,no,
+        root@contoso.example,US,,Global administrator
+    """
+    _, paths = emit(tmp_path, state, users=users)
+    commands = parse_script(script_of(paths))
+    (update,) = named(commands, "Update-MgUser")
+    assert update.params["-BodyParameter"] == "@{ accountEnabled = $false }"
+    text = script_of(paths).read_text(encoding="utf-8-sig")
+    assert "#   assign Global Administrator  for  root@contoso.example" in text

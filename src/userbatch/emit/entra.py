@@ -192,12 +192,16 @@ def write_bulk_delete(out_dir: Path, plan, tenant: pd.DataFrame) -> list[Entry]:
 def membership_changes(plan, tenant: pd.DataFrame) -> pd.DataFrame:
     """add_member / remove_member changes as change, key, group, member, member_is_group."""
     rows = tenant[tenant["entity"].eq("membership")]
-    payload = rows["after"].where(rows["change"].eq("add_member"), rows["before"])
-    # The change's JSON names group and member exactly; a key split could not (a group
-    # name may hold "|"). json.loads is C code; memberships are one small object each.
-    parsed = pd.DataFrame(
-        [json.loads(text) for text in payload], index=rows.index, columns=["group", "member"]
-    )
+    # key = group|member; a member (a UPN, or a group) has no "|" but a group name may:
+    # split at the last one. Keys with several "|" take the change's JSON, which names
+    # both exactly (per-row json.loads, for those rare rows only).
+    parts = rows["key"].str.rsplit("|", n=1, expand=True).reindex(columns=[0, 1])
+    parsed = pd.DataFrame({"group": parts[0], "member": parts[1]}, index=rows.index)
+    odd = rows["key"].str.count(r"\|").gt(1).to_numpy()
+    if odd.any():
+        payload = rows["after"].where(rows["change"].eq("add_member"), rows["before"])[odd]
+        exact = pd.DataFrame([json.loads(t) for t in payload], index=payload.index)
+        parsed.loc[odd, ["group", "member"]] = exact[["group", "member"]]
     groups = pd.concat([plan.current.groups["name"], plan.planned.groups["name"]])
     return pd.DataFrame(
         {

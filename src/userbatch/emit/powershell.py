@@ -57,7 +57,8 @@ ENTRA_ROLES = {
 STUB_ROLE_NOTE = "  (stub: given by the import, R12)"
 
 # Characters PowerShell takes as a single quote: each is doubled inside a literal.
-_QUOTES = r"(['\u2018\u2019\u201a\u201b])"
+_QUOTE = r"['\u2018\u2019\u201a\u201b]"
+_QUOTES = f"({_QUOTE})"
 # Line breaks and controls would end a comment line; bidi controls could disguise one.
 _UNSAFE_IN_COMMENT = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
@@ -65,7 +66,10 @@ _UNSAFE_IN_COMMENT = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\
 def ps_quote(values: pd.Series) -> pd.Series:
     """Each value as a PowerShell single-quoted string literal; missing as ``$null``."""
     text = values.astype("str")
-    return ("'" + text.str.replace(_QUOTES, r"\1\1", regex=True) + "'").fillna("$null")
+    quoted = text.str.contains(_QUOTE, regex=True, na=False)
+    if quoted.any():  # most values hold no quote: replace only where one is
+        text = text.mask(quoted, text[quoted].str.replace(_QUOTES, r"\1\1", regex=True))
+    return ("'" + text + "'").fillna("$null")
 
 
 def ps_literal(value: str) -> str:
@@ -152,25 +156,30 @@ def _update_command(upn: str, fields: dict) -> str | None:
     return "; ".join(commands) or None
 
 
-def _user_commands(tenant: pd.DataFrame, change: str, payload: str, only=None) -> pd.DataFrame:
-    rows = tenant[tenant["change"].eq(change) & tenant["entity"].eq("user")]
-    fields = _parsed(rows[payload])
-    if only is not None:
-        fields = [{k: v for k, v in f.items() if k in only} for f in fields]
+def _user_commands(rows: pd.DataFrame, fields: list[dict]) -> pd.DataFrame:
     commands = [_update_command(key, f) for key, f in zip(rows["key"], fields, strict=True)]
-    return pd.DataFrame({"key": rows["key"].to_numpy(), "command": commands, "fields": fields})
+    out = pd.DataFrame({"key": rows["key"].to_numpy(), "command": commands})
+    return out[out["command"].notna()]
 
 
 def _created_user_extras(plan, tenant: pd.DataFrame) -> list[str]:
-    rows = _user_commands(tenant, "create_user", "after", only=NOT_IN_CREATE_TEMPLATE)
-    rows = rows[rows["command"].notna()]
+    keys = tenant.loc[tenant["change"].eq("create_user") & tenant["entity"].eq("user"), "key"]
+    users = plan.planned.users
+    users = users.set_axis(lower(users["user_principal_name"]))
+    extras = users.loc[~users.index.duplicated()].reindex(keys.to_numpy())
+    extras = extras.loc[extras[list(NOT_IN_CREATE_TEMPLATE)].notna().any(axis=1).to_numpy()]
+    if extras.empty:
+        return []
+    fields = extras[list(NOT_IN_CREATE_TEMPLATE)].astype(object)
+    fields = [{k: v for k, v in f.items() if isinstance(v, str)} for f in fields.to_dict("records")]
+    rows = _user_commands(pd.DataFrame({"key": extras.index}), fields)
     lines = _call("complete_created_user", rows["key"], rows["command"])
     return _section("Created users: fields the bulk-create template has no column for", lines)
 
 
 def _user_updates(plan, tenant: pd.DataFrame) -> list[str]:
-    rows = _user_commands(tenant, "update_user", "after")
-    rows = rows[rows["command"].notna()]
+    updates = tenant[tenant["change"].eq("update_user") & tenant["entity"].eq("user")]
+    rows = _user_commands(updates, _parsed(updates["after"]))
     lines = _call("update_user", rows["key"], rows["command"])
     # R15: before any license assignment below.
     return _section("User updates (usage location before licenses: R15)", lines)
@@ -246,7 +255,7 @@ def _by_hand(plan, tenant: pd.DataFrame, environment: pd.DataFrame) -> list[str]
     lines = ["# " + "=" * 88, "# BY HAND: no supported cmdlet does these simply.", "#"]
     lines += _roles_by_hand(environment)
     lines += _environment_users_by_hand(plan, environment)
-    lines += _tenant_by_hand(tenant)
+    lines += _tenant_by_hand(plan, tenant)
     return lines + ["# " + "=" * 88]
 
 
@@ -302,37 +311,48 @@ def _environment_users_by_hand(plan, environment: pd.DataFrame) -> list[str]:
     return out
 
 
-def _tenant_by_hand(tenant: pd.DataFrame) -> list[str]:
-    rows = tenant[
-        tenant["entity"].eq("user") & tenant["change"].isin(("create_user", "update_user"))
-    ]
-    fields = _parsed(rows["after"])
-    admin = pd.Series([f.get("admin_role") for f in fields], index=rows.index, dtype=object)
-    graph = pd.Series([any(k in GRAPH_PROPERTIES for k in f) for f in fields], index=rows.index)
-    out = []
-    roles = admin.dropna().map(lambda r: ENTRA_ROLES.get(r, r))
-    if not roles.empty:
-        out += [
-            "# Entra admin roles (R9): Entra admin center > Roles & admins > <role>"
-            " > Add assignments:"
-        ]
-        out += (
-            "#   " + comment_safe(roles) + "  for  " + comment_safe(rows.loc[roles.index, "key"])
-        ).tolist()
-        out += ["#"]
+def _tenant_by_hand(plan, tenant: pd.DataFrame) -> list[str]:
+    users = tenant[tenant["entity"].eq("user")]
+    updates = users[users["change"].eq("update_user")]
+    after, before = _parsed(updates["after"]), _parsed(updates["before"])
+    out = _admin_roles_by_hand(plan, users, updates, after, before)
     # update_user rows with no Graph property to set (access mode, user type, application
-    # id, admin role): their environment-level changes above carry them.
-    bare = rows[rows["change"].eq("update_user") & ~graph]
+    # id, admin role): the environment-level changes or the admin roles above carry them.
+    bare = pd.Series([not any(k in GRAPH_PROPERTIES for k in f) for f in after], dtype=bool)
+    bare = updates[bare.to_numpy()]
     if not bare.empty:
-        out += ["# User updates with nothing to send to Graph (see the environment changes):"]
+        out += ["# User updates with nothing to send to Graph (see the changes above):"]
         out += (
-            "#   update_user  "
-            + comment_safe(bare["key"])
-            + "  "
-            + comment_safe(bare["after"].fillna(""))
+            "#   update_user  " + comment_safe(bare["key"]) + "  " + comment_safe(bare["after"])
         ).tolist()
         out += ["#"]
     return out
+
+
+def _admin_roles_by_hand(plan, users, updates, after, before) -> list[str]:
+    """R9 admin roles are Entra directory roles, assigned in the Entra admin center."""
+    created = users.loc[users["change"].eq("create_user"), "key"]
+    planned = plan.planned.users.set_axis(lower(plan.planned.users["user_principal_name"]))
+    planned = planned.loc[~planned.index.duplicated(), "admin_role"]
+    roles = planned.reindex(created.to_numpy()).dropna()
+    pairs = list(zip(roles.index, "assign " + roles.map(_entra_role), strict=True))
+    for key, new, old in zip(updates["key"], after, before, strict=True):
+        if old.get("admin_role"):
+            pairs.append((key, "remove " + _entra_role(old["admin_role"])))
+        if new.get("admin_role"):
+            pairs.append((key, "assign " + _entra_role(new["admin_role"])))
+    if not pairs:
+        return []
+    keys, lines = (pd.Series(column, dtype="str") for column in zip(*pairs, strict=True))
+    return [
+        "# Entra admin roles (R9): Entra admin center > Roles & admins > <role> > Assignments:",
+        *("#   " + comment_safe(lines) + "  for  " + comment_safe(keys)).tolist(),
+        "#",
+    ]
+
+
+def _entra_role(admin_role: str) -> str:
+    return ENTRA_ROLES.get(admin_role, admin_role)
 
 
 # -- fixed text -----------------------------------------------------------------------------

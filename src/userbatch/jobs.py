@@ -15,6 +15,7 @@ import pandas as pd
 from userbatch.apply import apply_plan
 from userbatch.errors import FatalError, UsageError
 from userbatch.io.readers import read_inputs
+from userbatch.logs import Progress
 from userbatch.plan import Plan, PlanOptions, make_plan
 from userbatch.plan.mirror import guard_refusal
 from userbatch.plan.saved import load_plan, save_plan
@@ -55,21 +56,29 @@ class JobResult:
 
 
 class Timer:
+    """Stage timings for summary.json, shown as progress while they run."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.progress = Progress()
+
+    def begin(self, name: str) -> float:
+        self.progress.start(name)
+        return time.perf_counter()
 
     def stage(self, name: str, started: float) -> None:
         self.timings[name] = round(time.perf_counter() - started, 3)
+        self.progress.done(name, self.timings[name])
 
 
 def read_and_validate(inputs, read: ReadOptions, timer: Timer) -> Validation:
-    started = time.perf_counter()
+    started = timer.begin("read")
     result = read_inputs(
         [Path(p) for p in inputs], encoding=read.encoding, group=read.group,
         usage_location=read.usage_location,
     )  # fmt: skip
     timer.stage("read", started)
-    started = time.perf_counter()
+    started = timer.begin("validate")
     validation = validate(result)
     timer.stage("validate", started)
     return validation
@@ -113,7 +122,7 @@ def run_plan(
     store = Store.open(state)
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
     command = "apply" if apply else "plan"
-    started = time.perf_counter()
+    started = timer.begin("plan")
     current = store.load()
     fingerprint = store.fingerprint()
     plan = make_plan(validation.frames, current, options)
@@ -137,7 +146,7 @@ def run_plan(
             result.exit_code = EXIT_FATAL
             result.messages.append("not applied: answered no")
         else:
-            started = time.perf_counter()
+            started = timer.begin("apply")
             applied = _execute(
                 store, plan, fingerprint, "apply", validation.inputs, result.exit_code
             )
@@ -210,7 +219,7 @@ def run_apply_saved(
             result.exit_code = EXIT_FATAL
             result.messages.append("not applied: answered no")
         else:
-            started = time.perf_counter()
+            started = timer.begin("apply")
             applied = _execute(store, plan, fingerprint, "apply", header["inputs"], code)
             timer.stage("apply", started)
             credentials, after, result.applied = (
@@ -244,7 +253,7 @@ def run_revert(run_id: str, *, state=None, force=False, report_dir=None, confirm
         result.exit_code = EXIT_FATAL
         result.messages.append("not reverted: answered no")
     elif not plan.changes.empty:
-        started = time.perf_counter()
+        started = timer.begin("apply")
         _execute(store, plan, fingerprint, "revert", [], EXIT_OK, reverts=run_id)
         timer.stage("apply", started)
         result.applied, after = True, store.fingerprint()
@@ -279,7 +288,7 @@ def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) ->
 
 
 def _write(report: RunReport, report_dir, command: str, timer: Timer) -> Path:
-    started = time.perf_counter()
+    started = timer.begin("reports")
     folder = Path(report_dir) if report_dir else default_report_dir(command)
     report.timings_s = timer.timings
     write_reports(report, folder)

@@ -45,3 +45,25 @@ def configure_logging(*, quiet: bool = False, log_file=None, log_format: str = "
             else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
         )
         logger.addHandler(handler)
+
+
+class Progress:
+    """Stage progress: a live line on a terminal's stderr, plain log lines otherwise."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.log = logging.getLogger("userbatch")
+
+    def start(self, stage: str) -> None:
+        if self.live and self.log.handlers and self.log.handlers[0].level <= logging.INFO:
+            self.stream.write(f"\r\x1b[2K… {stage}")
+            self.stream.flush()
+
+    def done(self, stage: str, seconds: float) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self.log.debug(f"stage={stage} seconds={seconds:.3f}")
+        else:
+            self.log.info(f"stage={stage} seconds={seconds:.3f}")

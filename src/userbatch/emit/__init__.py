@@ -27,7 +27,7 @@ from userbatch.emit.powershell import SCRIPT_NAME, write_script
 from userbatch.emit.readme import README_NAME, write_readme
 from userbatch.errors import UsageError
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "write_emit"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "check_emit_dir", "write_emit"]
 
 # Rows per Entra bulk-create file: one upload finishes within Entra's one-hour job limit.
 DEFAULT_CHUNK_ROWS = 40_000
@@ -60,7 +60,7 @@ def write_emit(
     hold passwords and are not reports.
     """
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir, report_dir, chunk_rows)
+    check_emit_dir(out_dir, report_dir, chunk_rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale(out_dir)
     tenant = tenant_changes(plan.report_changes())
@@ -75,7 +75,11 @@ def write_emit(
     return [entry.path for entry in entries]
 
 
-def _check_out_dir(out_dir: Path, report_dir: Path | None, chunk_rows: int) -> None:
+def check_emit_dir(
+    out_dir: Path, report_dir: Path | None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> None:
+    """Raise ``UsageError`` for an emit folder inside the report folder or a chunk size
+    under 1: call it before apply, so a bad ``--emit`` never follows a done apply."""
     if chunk_rows < 1:
         raise UsageError(
             f"--emit: rows per Entra bulk-create file must be 1 or more, not {chunk_rows}"
@@ -93,5 +97,5 @@ def _check_out_dir(out_dir: Path, report_dir: Path | None, chunk_rows: int) -> N
 def _remove_stale(out_dir: Path) -> None:
     for pattern in _OWN_FILES:
         for path in out_dir.glob(pattern):
-            if path.is_file():
+            if path.is_file() or path.is_symlink():
                 path.unlink()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from userbatch.emit.entra import Entry, file_slug, write_table
+from userbatch.emit.entra import Entry, counted, file_slug, write_table
 from userbatch.vocabulary import COLUMNS, SOURCE_COLUMNS
 
 RECORD_FILE = "records-{environment}-{table}.csv"
@@ -83,7 +83,7 @@ def write_records(out_dir: Path, plan) -> list[Entry]:
         entries.append(
             Entry(
                 path,
-                f"{len(part)} {table} records for environment {environment}: "
+                f"{counted(len(part), str(table) + ' record')} for environment {environment}: "
                 "Power Apps > Settings > Data management > Imports > Import data "
                 "(map owner to Owner; unmatched owners become stub users)",
             )

@@ -82,7 +82,9 @@ def write_table(
     encoding = "utf-8-sig" if bom else "utf-8"
     values = rows.astype(object).where(rows.notna(), "")
     if secret:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # O_NOFOLLOW: a planted symlink cannot redirect the passwords elsewhere.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
         if hasattr(os, "fchmod"):
             os.fchmod(fd, 0o600)  # the file may have existed with a wider mode
         handle = os.fdopen(fd, "w", encoding=encoding, newline="")
@@ -93,6 +95,10 @@ def write_table(
         writer.writerows(header)
         writer.writerows(values.itertuples(index=False, name=None))
     return path
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def file_slug(names: pd.Series) -> pd.Series:
@@ -152,7 +158,7 @@ def write_bulk_create(
         entries.append(
             Entry(
                 path,
-                f"{len(chunk)} users to create: Entra admin center > Users > "
+                f"{counted(len(chunk), 'user')} to create: Entra admin center > Users > "
                 "Bulk operations > Bulk create (holds initial passwords: delete after use)",
             )
         )
@@ -180,9 +186,8 @@ def write_bulk_delete(out_dir: Path, plan, tenant: pd.DataFrame) -> list[Entry]:
     if upns.empty:
         return []
     path = write_table(out_dir / DELETE_FILE, DELETE_HEADER, pd.DataFrame({"upn": upns.to_numpy()}))
-    note = (
-        f"{len(upns)} users to delete: Entra admin center > Users > Bulk operations > Bulk delete"
-    )
+    where = "Entra admin center > Users > Bulk operations > Bulk delete"
+    note = f"{counted(len(upns), 'user')} to delete: {where}"
     return [Entry(path, note)]
 
 
@@ -233,7 +238,7 @@ def write_group_members(out_dir: Path, plan, tenant: pd.DataFrame) -> list[Entry
             entries.append(
                 Entry(
                     path,
-                    f"{len(members)} members to {verb}: Entra admin center > "
+                    f"{counted(len(members), 'member')} to {verb}: Entra admin center > "
                     f"Groups > {group} > Members > Bulk operations > {action}",
                 )
             )

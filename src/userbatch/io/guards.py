@@ -8,13 +8,15 @@ before calamine opens them, so a zip bomb is refused by its directory, not by ex
 from __future__ import annotations
 
 import codecs
+import os
 import zipfile
 from pathlib import Path
 
 from userbatch.errors import UnsafeFileError
 from userbatch.io.encodings import bom_encoding
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+# A million-row users CSV is about 200 MB; USERBATCH_MAX_BYTES raises or lowers the cap.
+DEFAULT_MAX_BYTES = int(os.environ.get("USERBATCH_MAX_BYTES", 1024 * 1024 * 1024))
 MAX_ZIP_ENTRIES = 10_000
 MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
 # Deflate tops out near 1032:1; real workbooks stay far below 100:1.

@@ -119,9 +119,10 @@ def run_plan(
     """
     options = options or PlanOptions()
     timer = Timer()
+    command = "apply" if apply else "plan"
+    report_dir = _report_dir(report_dir, command, emit)
     store = Store.open(state)
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
-    command = "apply" if apply else "plan"
     started = timer.begin("plan")
     current = store.load()
     fingerprint = store.fingerprint()
@@ -203,6 +204,7 @@ def run_apply_saved(
     """`userbatch apply --plan plan.json`: execute exactly the saved plan, or refuse a store
     that changed since it was made."""
     timer = Timer()
+    report_dir = _report_dir(report_dir, "apply", emit)
     store = Store.open(state)
     plan, header = load_plan(plan_path)
     fingerprint = store.fingerprint()
@@ -285,6 +287,16 @@ def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) ->
     if check and not plan.changes.empty:
         return EXIT_PENDING
     return EXIT_OK
+
+
+def _report_dir(report_dir, command: str, emit=None) -> Path:
+    """The report folder, settled before anything is applied so a bad --emit stops first."""
+    folder = Path(report_dir) if report_dir else default_report_dir(command)
+    if emit is not None:
+        from userbatch.emit import check_emit_dir
+
+        check_emit_dir(Path(emit), folder)
+    return folder
 
 
 def _write(report: RunReport, report_dir, command: str, timer: Timer) -> Path:

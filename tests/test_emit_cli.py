@@ -1,0 +1,40 @@
+"""`apply --emit` through the CLI: a bad emit folder stops before anything is applied."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from userbatch.cli import cli
+from userbatch.state.store import Store
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def test_emit_inside_report_folder_is_refused_before_apply(tmp_path):
+    state = tmp_path / "s.db"
+    runner = CliRunner()
+    runner.invoke(cli, ["init", "--from", str(SAMPLES / "snapshot.xlsx"), "--state", str(state)])
+    before = Store.open(state).fingerprint()
+    reports = tmp_path / "r"
+    result = runner.invoke(
+        cli,
+        ["apply", str(SAMPLES / "onboarding.xlsx"), "--env", "sales-prod", "--yes", "--state", str(state),
+         "--report-dir", str(reports), "--emit", str(reports / "emit")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert Store.open(state).fingerprint() == before
+
+
+def test_apply_with_emit_writes_the_microsoft_files(tmp_path):
+    state = tmp_path / "s.db"
+    runner = CliRunner()
+    runner.invoke(cli, ["init", "--from", str(SAMPLES / "snapshot.xlsx"), "--state", str(state)])
+    result = runner.invoke(
+        cli,
+        ["apply", str(SAMPLES / "onboarding.xlsx"), "--env", "sales-prod", "--yes", "--state", str(state),
+         "--report-dir", str(tmp_path / "r"), "--emit", str(tmp_path / "emit")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "emit").iterdir())
+    assert "README.txt" in names and "userbatch-changes.ps1" in names
+    assert any(n.startswith("01-entra-bulk-create-users") for n in names)

@@ -6,10 +6,10 @@ import stat
 
 import pytest
 
+from tests.engine.helpers import changes, make_store, run
 from userbatch import jobs
 from userbatch.passwords import generate_passwords
 from userbatch.state.store import Store
-from tests.engine.helpers import changes, make_store, run
 
 ONBOARD = dict(
     users="""

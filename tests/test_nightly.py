@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from tests.engine.helpers import changes, make_store, run
 from userbatch import jobs
 from userbatch.cli import cli
 from userbatch.errors import FatalError
 from userbatch.plan import PlanOptions
 from userbatch.state.store import Store
-from tests.engine.helpers import changes, make_store, run
 
 
 def _company(n: int, admins: int = 0) -> dict:

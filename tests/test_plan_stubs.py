@@ -2,8 +2,8 @@
 
 import pytest
 
-from userbatch.state.store import Store
 from tests.engine.helpers import changes, make_store, outcomes, problems, run
+from userbatch.state.store import Store
 
 UNKNOWN_OWNERS = [
     "Hannah Schmidt",

@@ -2,8 +2,8 @@
 
 import json
 
-from userbatch.state.store import Store
 from tests.engine.helpers import changes, make_store, outcomes, problems, run
+from userbatch.state.store import Store
 
 EXISTING = """
     user_principal_name,first_name,last_name,job_title,department,usage_location

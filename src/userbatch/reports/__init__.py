@@ -1,7 +1,8 @@
 """The reports of SPEC §7, rendered from a RunReport.
 
 ``write_reports`` writes summary.json, results.csv, problems.csv, changes.csv,
-errors/<kind>.csv, invitations.csv, report.xlsx and, on apply, credentials.csv (R1).
+errors/<kind>.csv, invitations.csv, report.xlsx, report.html and, on apply,
+credentials.csv (R1).
 Column names and vocabulary are a public interface: scripts read these files.
 """
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from userbatch.io.writers import write_csv
+from userbatch.reports.html import write_report_html
 from userbatch.reports.model import CREDENTIAL_COLUMNS, RunReport
 from userbatch.reports.summary import summary
 from userbatch.reports.tables import (
@@ -69,6 +71,8 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
         )
     data = summary(report, counts(report, results))
     write_report_xlsx(report_dir / "report.xlsx", data, tables, report.xlsx_max_rows)
+    # Credentials are not among ``tables``: the page never sees a password (R1).
+    write_report_html(report_dir / "report.html", report, data, tables, report.html_max_rows)
     data["timings_s"]["report"] = round(time.perf_counter() - started, 3)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     (report_dir / "summary.json").write_text(text + "\n", encoding="utf-8")

@@ -12,6 +12,8 @@ from userbatch.problems import Problems, empty_problems
 CREDENTIAL_COLUMNS = ("user_principal_name", "password")
 # Issue "Scale": report.xlsx keeps the first rows of a sheet; the CSVs keep them all.
 DEFAULT_XLSX_MAX_ROWS = 100_000
+# Issue "Scale": report.html lists the first rows of each table; the CSVs hold them all.
+DEFAULT_HTML_MAX_ROWS = 2_000
 
 
 @dataclass
@@ -23,6 +25,11 @@ class RunReport:
     ``columns`` names, per kind, the input columns present (the errors files' columns).
     ``problems`` may be a ``Problems`` table or its frame. ``credentials`` is given on
     apply only (R1); no other table may hold a password.
+
+    For report.html only: ``seats`` lists {"sku", "used", "total"} (the planned state's
+    seats per SKU, see ``reports.html.seat_usage``) and ``environments`` lists
+    {"environment", "enabled", "disabled", "stub", "non_interactive", "application"}
+    (see ``reports.html.environment_counts``); both may stay empty.
     """
 
     command: str
@@ -38,6 +45,9 @@ class RunReport:
     store_fingerprint_after: str | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     xlsx_max_rows: int | None = DEFAULT_XLSX_MAX_ROWS
+    html_max_rows: int | None = DEFAULT_HTML_MAX_ROWS
+    seats: list[dict] = field(default_factory=list)
+    environments: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if isinstance(self.problems, Problems):

@@ -215,27 +215,8 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def sample_report(tmp_path, monkeypatch) -> Path:
-    """report.html of the sample onboarding plan against the sample snapshot.
-
-    Until jobs.py fills RunReport.seats, the seats are filled here the way it will:
-    the planned state's seats per SKU.
-    """
-    plans = []
-    real_make_plan, real_write_reports = jobs.make_plan, jobs.write_reports
-
-    def make_plan(*args, **kwargs):
-        plans.append(real_make_plan(*args, **kwargs))
-        return plans[-1]
-
-    def write(report, folder):
-        if not report.seats and plans:
-            planned = plans[-1].planned
-            report.seats = seat_usage(planned.licenses, planned.skus)
-        return real_write_reports(report, folder)
-
-    monkeypatch.setattr(jobs, "make_plan", make_plan)
-    monkeypatch.setattr(jobs, "write_reports", write)
+def sample_report(tmp_path) -> Path:
+    """report.html of the sample onboarding plan against the sample snapshot."""
     state = tmp_path / "state.db"
     jobs.run_init(state, snapshot=SAMPLES / "snapshot.xlsx")
     result = jobs.run_plan(

@@ -70,7 +70,7 @@ def test_every_report_file_is_written(tmp_path):
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {
         "summary.json", "results.csv", "problems.csv", "changes.csv", "invitations.csv",
-        "errors/users.csv", "report.xlsx", "credentials.csv",
+        "errors/users.csv", "report.xlsx", "report.html", "credentials.csv",
     }  # fmt: skip
 
 

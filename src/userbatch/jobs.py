@@ -20,6 +20,7 @@ from userbatch.plan import Plan, PlanOptions, make_plan
 from userbatch.plan.mirror import guard_refusal
 from userbatch.plan.saved import load_plan, save_plan
 from userbatch.reports import default_report_dir, write_reports
+from userbatch.reports.html import environment_counts, seat_usage
 from userbatch.reports.model import RunReport
 from userbatch.state.history import new_run_id, run_record
 from userbatch.state.lock import apply_lock
@@ -162,11 +163,22 @@ def run_plan(
         problems=problems, inputs=validation.inputs, changes=plan.report_changes(),
         invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
+        **_state_facts(plan.planned),
     )  # fmt: skip
     result.report_dir = _write(report, report_dir, command, timer)
     if emit is not None and result.applied:
         result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
     return result
+
+
+def _state_facts(state: State | None) -> dict:
+    """Seats used/total per SKU and users per environment, for report.html."""
+    if state is None:
+        return {}
+    return {
+        "seats": seat_usage(state.licenses, state.skus),
+        "environments": environment_counts(state.environment_users),
+    }
 
 
 def _guard(plan: Plan, current: State, options: PlanOptions) -> str | None:
@@ -233,6 +245,7 @@ def run_apply_saved(
         command="apply", exit_code=result.exit_code, inputs=header["inputs"] or [],
         changes=plan.report_changes(), invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
+        **_state_facts(store.load()),
     )  # fmt: skip
     result.report_dir = _write(report, report_dir, "apply", timer)
     if emit is not None and result.applied:

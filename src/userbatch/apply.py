@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from userbatch.errors import FatalError
+from userbatch.frames import isin
 from userbatch.passwords import generate_passwords
 from userbatch.plan import Plan
 from userbatch.state.history import record_run
@@ -27,7 +28,7 @@ def credentials_for(plan: Plan) -> pd.DataFrame:
     ]
     inserted = plan.writes.get("users", (None, pd.DataFrame(columns=["user_principal_name"])))[1]
     upn = inserted.loc[
-        inserted["user_principal_name"].str.lower().isin(created["key"]), "user_principal_name"
+        isin(inserted["user_principal_name"].str.lower(), created["key"]), "user_principal_name"
     ]
     given = pd.Series(pd.NA, index=upn.index, dtype=object)
     users = plan.frames.get("users")

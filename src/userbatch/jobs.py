@@ -14,6 +14,7 @@ import pandas as pd
 
 from userbatch.apply import apply_plan
 from userbatch.errors import FatalError, UsageError
+from userbatch.frames import isin
 from userbatch.io.readers import read_inputs
 from userbatch.logs import Progress
 from userbatch.plan import Plan, PlanOptions, make_plan
@@ -294,7 +295,7 @@ def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) ->
     if code == EXIT_REJECTED:
         return code
     outcomes = pd.concat([f["outcome"] for f in plan.frames.values()], ignore_index=True)
-    troubled = outcomes.isin(["invalid", "failed", "skipped"]).any()
+    troubled = isin(outcomes, ["invalid", "failed", "skipped"]).any()
     if troubled:
         return EXIT_REJECTED if strict else EXIT_PARTIAL
     if check and not plan.changes.empty:
@@ -407,7 +408,7 @@ def _add_skus(state: State, skus) -> State:
             )
         rows.append({"sku": name.strip(), "total_units": int(units), "grants_access": "yes"})
     new = pd.DataFrame(rows)
-    kept = state.skus[~state.skus["sku"].str.lower().isin(new["sku"].str.lower())]
+    kept = state.skus[~isin(state.skus["sku"].str.lower(), new["sku"].str.lower())]
     return state.replace(skus=pd.concat([kept, new], ignore_index=True))
 
 

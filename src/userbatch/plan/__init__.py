@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.changes import CHANGE_COLUMNS
 from userbatch.plan.context import PENDING, Context, PlanOptions, lower
 from userbatch.plan.diff import table_writes
@@ -122,7 +123,7 @@ def _converted(state: State, reassign: pd.DataFrame | None) -> pd.DataFrame:
     if reassign is None or reassign.empty:
         return env_users.iloc[0:0]
     stubs = env_users[
-        env_users["user_type"].eq("stub") & lower(env_users["user_name"]).isin(reassign["key"])
+        env_users["user_type"].eq("stub") & isin(lower(env_users["user_name"]), reassign["key"])
     ]
     names = reassign.set_index("key")["user_principal_name"]
     return stubs.assign(user_name=lower(stubs["user_name"]).map(names))
@@ -134,7 +135,7 @@ def _convert_reassigned_stubs(
     """R13: the stub's environment user becomes the real user's (derived anew, by R4)."""
     if reassign is None or reassign.empty:
         return env_users
-    hit = env_users["user_type"].eq("stub") & lower(env_users["user_name"]).isin(reassign["key"])
+    hit = env_users["user_type"].eq("stub") & isin(lower(env_users["user_name"]), reassign["key"])
     return env_users.assign(user_type=env_users["user_type"].mask(hit, "interactive"))
 
 
@@ -145,7 +146,7 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
     pairs = set(stubs["environment"] + "|" + lower(stubs["user_name"]))
     stub_roles = ctx.state.roles
     old = stub_roles[
-        (stub_roles["environment"] + "|" + lower(stub_roles["user_principal_name"])).isin(pairs)
+        isin((stub_roles["environment"] + "|" + lower(stub_roles["user_principal_name"])), pairs)
     ]
     keys = set(old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"])
     ctx.changes.add(
@@ -153,9 +154,16 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
         key=old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"],
     )  # fmt: skip
     return roles[
-        ~(
-            roles["environment"] + "|" + lower(roles["user_principal_name"]) + "|" + roles["role"]
-        ).isin(keys)
+        ~isin(
+            (
+                roles["environment"]
+                + "|"
+                + lower(roles["user_principal_name"])
+                + "|"
+                + roles["role"]
+            ),
+            keys,
+        )
     ]
 
 
@@ -164,7 +172,7 @@ def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> 
     for kind, frame in frames.items():
         pending = frame["outcome"].eq(PENDING).to_numpy()
         caused = changes.loc[changes["_kind"].eq(kind), "_row"].dropna()
-        hit = frame["_row"].isin(caused).to_numpy()
+        hit = isin(frame["_row"], caused).to_numpy()
         frame.loc[pending & hit, "outcome"] = "changed"
         frame.loc[pending & ~hit, "outcome"] = "unchanged"
         frames[kind] = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])

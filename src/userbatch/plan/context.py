@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from userbatch.errors import UsageError
+from userbatch.frames import isin
 from userbatch.plan.changes import ChangeLog
 from userbatch.problems import Problems
 from userbatch.state.model import State
@@ -69,7 +70,7 @@ class Context:
     def failed_user_keys(self) -> set[str]:
         """UPNs whose own users row is invalid or failed: rows depending on them are skipped."""
         users = self.frames["users"]
-        bad = users[users["outcome"].isin(["invalid", "failed"])]
+        bad = users[isin(users["outcome"], ["invalid", "failed"])]
         return set(lower(bad["user_principal_name"]).dropna())
 
     def refuse_unknown_users(self, kind, rows, known: pd.Series, upn: pd.Series, what="user"):
@@ -77,7 +78,7 @@ class Context:
         missing = rows[~known.to_numpy()]
         if missing.empty:
             return rows[known.to_numpy()]
-        failed = lower(upn.loc[missing.index]).isin(self.failed_user_keys()).to_numpy()
+        failed = isin(lower(upn.loc[missing.index]), self.failed_user_keys()).to_numpy()
         self.refuse(
             kind, missing[failed], rule="unknown_user", outcome="skipped", level="warning",
             message="skipped: the users row of " + upn.loc[missing.index[failed]] + " did not pass",

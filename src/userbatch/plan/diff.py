@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.state.model import TABLES, State
 
 
@@ -26,8 +27,8 @@ def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame
         old = current.tables[name][list(columns)]
         new = planned.tables[name][list(columns)]
         old_hash, new_hash = _row_hashes(old), _row_hashes(new)
-        gone = old[~old_hash.isin(new_hash).to_numpy()]
-        added = new[~new_hash.isin(old_hash).to_numpy()]
+        gone = old[~isin(old_hash, new_hash).to_numpy()]
+        added = new[~isin(new_hash, old_hash).to_numpy()]
         if len(gone) or len(added):
             # A changed row is deleted by its old key and inserted anew.
             writes[name] = (gone.reset_index(drop=True), added.reset_index(drop=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan
@@ -18,10 +19,12 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     _log(ctx, "remove_member", derived, rule="R7")
     rows = _resolve(ctx, tenant)
     removes = rows[rows["action"].eq("remove").to_numpy()]
-    held = removes["_pair"].isin(current["_pair"]) & ~removes["_pair"].isin(derived["_pair"])
+    held = isin(removes["_pair"], current["_pair"]) & ~isin(removes["_pair"], derived["_pair"])
     _log(ctx, "remove_member", removes[held.to_numpy()], kind="memberships")
-    kept = current[~current["_pair"].isin(set(derived["_pair"]) | set(removes["_pair"]))]
-    adds = rows[rows["action"].eq("add").to_numpy() & ~rows["_pair"].isin(kept["_pair"]).to_numpy()]
+    kept = current[~isin(current["_pair"], set(derived["_pair"]) | set(removes["_pair"]))]
+    adds = rows[
+        rows["action"].eq("add").to_numpy() & ~isin(rows["_pair"], kept["_pair"]).to_numpy()
+    ]
     _log(ctx, "add_member", adds, kind="memberships")
     added = pd.DataFrame({"group": adds["_group"], "member": adds["_member"]})
     planned = pd.concat([kept[["group", "member"]], added], ignore_index=True)
@@ -45,7 +48,7 @@ def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
         _member=member_group.fillna(lower(rows["member"])).astype("str"),
         _is_group=member_group.notna(),
     )
-    known = rows["_is_group"] | rows["_member"].isin(tenant.users["_key"])
+    known = rows["_is_group"] | isin(rows["_member"], tenant.users["_key"])
     rows = ctx.refuse_unknown_users("memberships", rows, known, rows["member"])
     return rows.assign(_pair=lower(rows["_group"]) + "|" + lower(rows["_member"]))
 
@@ -67,11 +70,11 @@ def nested_groups(memberships: pd.DataFrame, groups: pd.Series, group: str) -> p
     """(nested group, depth) for every group reached from ``group`` through group members."""
     names = set(lower(groups))
     edges = memberships.assign(_g=lower(memberships["group"]), _m=lower(memberships["member"]))
-    edges = edges[edges["_m"].isin(names)]
+    edges = edges[isin(edges["_m"], names)]
     seen: dict[str, str] = {}
     frontier = {group.lower()}
     while frontier:  # one merge per nesting level, not per row
-        step = edges[edges["_g"].isin(frontier)]
+        step = edges[isin(edges["_g"], frontier)]
         frontier = set(step["_m"]) - seen.keys() - {group.lower()}
         seen.update(dict(zip(step["_m"], step["member"], strict=True)))
     return pd.DataFrame({"_key": list(seen), "name": list(seen.values())})
@@ -89,7 +92,7 @@ def _r5_nested(ctx: Context, rows: pd.DataFrame, planned: pd.DataFrame) -> None:
         direct = set(
             lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"])
         )
-        hit = adds[lower(adds["_group"]).isin(nested["_key"]) & ~adds["_member"].isin(direct)]
+        hit = adds[isin(lower(adds["_group"]), nested["_key"]) & ~isin(adds["_member"], direct)]
         ctx.note(
             "memberships", hit, rule="R5", column="group",
             message=hit["_group"] + " is nested in " + env.security_group

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from userbatch.errors import UsageError
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.users import TenantPlan
 
@@ -33,12 +34,12 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
         return
     env = ctx.default_environment("--mode mirror")
     roster = set(lower(ctx.frames["users"]["user_principal_name"]).dropna())
-    users = tenant.users[~tenant.users["_key"].isin(roster)]
+    users = tenant.users[~isin(tenant.users["_key"], roster)]
     keep = parse_keep(ctx.options.keep)
     exempt = (
         users["admin_role"].notna()
         | users["user_type"].eq("application")
-        | users["_key"].isin(keep)
+        | isin(users["_key"], keep)
     )
     _warn_exempt(ctx, users[exempt.to_numpy()], keep, env)
     leaving = users[~exempt.to_numpy()]
@@ -48,7 +49,7 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
     )
     licenses = ctx.state.licenses
     if pd.isna(group) or ctx.options.release_licenses:
-        freed = licenses[lower(licenses["user_principal_name"]).isin(leaving["_key"])]
+        freed = licenses[isin(lower(licenses["user_principal_name"]), leaving["_key"])]
         tenant.license_removals = pd.concat(
             [tenant.license_removals, freed.assign(**{c: None for c in origin})]
         )
@@ -57,7 +58,7 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
     memberships = ctx.state.memberships
     direct = memberships[
         lower(memberships["group"]).eq(group.lower())
-        & lower(memberships["member"]).isin(leaving["_key"])
+        & isin(lower(memberships["member"]), leaving["_key"])
     ]
     tenant.membership_removals = pd.concat(
         [tenant.membership_removals, direct.assign(**{c: None for c in origin})]
@@ -67,7 +68,7 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
 def _warn_exempt(ctx: Context, users: pd.DataFrame, keep: set[str], env: str) -> None:
     reason = pd.Series("an application user (R10)", index=users.index)
     reason = reason.mask(users["admin_role"].notna(), "an admin (R9)")
-    reason = reason.mask(users["_key"].isin(keep), "named by --keep")
+    reason = reason.mask(isin(users["_key"], keep), "named by --keep")
     ctx.problems.add(
         pd.DataFrame(
             {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TENANT_USER_COLUMNS
@@ -26,10 +27,10 @@ class TenantPlan:
 def plan_users(ctx: Context) -> TenantPlan:
     current = ctx.state.users.assign(_key=lower(ctx.state.users["user_principal_name"]))
     rows = ctx.pending("users")
-    exists = rows["key"].isin(current["_key"]).to_numpy()
+    exists = isin(rows["key"], current["_key"]).to_numpy()
     upserts = rows[rows["action"].eq("upsert").to_numpy()]
-    creates = _check_creates(ctx, upserts[~upserts["key"].isin(current["_key"])])
-    updated = _updates(ctx, upserts[upserts["key"].isin(current["_key"])], current)
+    creates = _check_creates(ctx, upserts[~isin(upserts["key"], current["_key"])])
+    updated = _updates(ctx, upserts[isin(upserts["key"], current["_key"])], current)
     new_users = _new_users(ctx, creates)
     planned = pd.concat([updated, new_users], ignore_index=True)
     tenant = TenantPlan(users=planned, created=set(new_users["_key"]))
@@ -46,14 +47,14 @@ def _stub_owner_counts(ctx: Context) -> pd.Series:
     env_users = ctx.state.environment_users
     stubs = lower(env_users.loc[env_users["user_type"].eq("stub"), "user_name"])
     owners = lower(ctx.state.records["owner"])
-    return owners[owners.isin(stubs)].value_counts().reindex(stubs.unique(), fill_value=0)
+    return owners[isin(owners, stubs)].value_counts().reindex(stubs.unique(), fill_value=0)
 
 
 def _check_creates(ctx: Context, creates: pd.DataFrame) -> pd.DataFrame:
     domains = set(lower(ctx.state.domains["domain"]).dropna())
     if domains:
         domain = creates["key"].str.split("@").str[-1]
-        bad = creates[~domain.isin(domains).to_numpy()]
+        bad = creates[~isin(domain, domains).to_numpy()]
         ctx.refuse(
             "users", bad, rule="unverified_domain", column="user_principal_name",
             message=bad["user_principal_name"] + ": the domain " + domain.loc[bad.index]
@@ -62,7 +63,7 @@ def _check_creates(ctx: Context, creates: pd.DataFrame) -> pd.DataFrame:
         creates = creates.drop(bad.index)
     # R13: a real user whose UPN is a stub's user name.
     stubs = _stub_owner_counts(ctx)
-    conflict = creates[creates["key"].isin(stubs.index).to_numpy()]
+    conflict = creates[isin(creates["key"], stubs.index).to_numpy()]
     if not conflict.empty and not ctx.options.reassign_stub_records:
         counts = conflict["key"].map(stubs).astype("int64").astype("str")
         ctx.refuse(
@@ -127,27 +128,27 @@ def _refuse_missing_disables(ctx: Context, rows: pd.DataFrame) -> None:
 
 
 def _delete(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame, current: pd.DataFrame) -> None:
-    present = rows[rows["key"].isin(current["_key"]).to_numpy()]
+    present = rows[isin(rows["key"], current["_key"]).to_numpy()]
     absent = rows.drop(present.index)
     ctx.note(
         "users", absent, rule="delete", level="info",
         message=absent["user_principal_name"] + " is already absent from the tenant",
     )  # fmt: skip
-    gone = tenant.users[tenant.users["_key"].isin(present["key"])]
+    gone = tenant.users[isin(tenant.users["_key"], present["key"])]
     ctx.changes.add(
         change="delete_user", entity="user", key=present["key"], kind="users",
         before=json_objects(gone.set_index("_key").loc[present["key"]], ["display_name"])
         .set_axis(present.index),
         rows=present,
     )  # fmt: skip
-    tenant.users = tenant.users[~tenant.users["_key"].isin(present["key"])].reset_index(drop=True)
+    tenant.users = tenant.users[~isin(tenant.users["_key"], present["key"])].reset_index(drop=True)
     by_key = present.set_index("key")
     # R7: deleting a tenant user frees all its seats and ends its memberships.
     licenses = ctx.state.licenses
-    freed = licenses[lower(licenses["user_principal_name"]).isin(present["key"])]
+    freed = licenses[isin(lower(licenses["user_principal_name"]), present["key"])]
     tenant.license_removals = _with_origin(freed, lower(freed["user_principal_name"]), by_key)
     memberships = ctx.state.memberships
-    ended = memberships[lower(memberships["member"]).isin(present["key"])]
+    ended = memberships[isin(lower(memberships["member"]), present["key"])]
     tenant.membership_removals = _with_origin(ended, lower(ended["member"]), by_key)
 
 
@@ -164,7 +165,7 @@ def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
     group = ctx.environments.set_index("name").loc[env, "security_group"]
     by_key = rows.set_index("key")
     licenses = ctx.state.licenses
-    held = licenses[lower(licenses["user_principal_name"]).isin(rows["key"])]
+    held = licenses[isin(lower(licenses["user_principal_name"]), rows["key"])]
     if pd.isna(group) or ctx.options.release_licenses:
         tenant.license_removals = pd.concat(
             [
@@ -181,14 +182,14 @@ def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
     memberships = ctx.state.memberships
     direct = memberships[
         lower(memberships["group"]).eq(group.lower())
-        & lower(memberships["member"]).isin(rows["key"])
+        & isin(lower(memberships["member"]), rows["key"])
     ]
     tenant.membership_removals = pd.concat(
         [tenant.membership_removals, _with_origin(direct, lower(direct["member"]), by_key)]
     )
     if not ctx.options.release_licenses:
         seats = held.groupby(lower(held["user_principal_name"]))["sku"].agg(", ".join)
-        keeps = rows[rows["key"].isin(seats.index).to_numpy()]
+        keeps = rows[isin(rows["key"], seats.index).to_numpy()]
         ctx.note(
             "users", keeps, rule="R7",
             message="removed from " + group + "; it keeps its seat of "

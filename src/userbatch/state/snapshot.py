@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from userbatch.errors import InputRejectedError, UsageError
+from userbatch.frames import isin
 from userbatch.io.readers import read_inputs, read_sheets
 from userbatch.io.writers import write_csv, write_xlsx
 from userbatch.plan.context import lower
@@ -77,7 +78,7 @@ def _environments(frame):
         return None
     frame = frame.copy()
     frame["kind"] = lower(frame["kind"]).fillna("dynamics365") if "kind" in frame else "dynamics365"
-    bad = frame[~frame["kind"].isin(("dynamics365", "powerapps"))]
+    bad = frame[~isin(frame["kind"], ("dynamics365", "powerapps"))]
     if len(bad):
         raise InputRejectedError(
             f"environment {bad['name'].iloc[0]}: kind must be dynamics365 or powerapps"
@@ -120,7 +121,7 @@ def _security_roles(frame, environments):
 
 def _memberships(frame: pd.DataFrame, groups) -> pd.DataFrame:
     names = set() if groups is None else set(lower(groups["name"]))
-    member = frame["member"].where(lower(frame["member"]).isin(names), lower(frame["member"]))
+    member = frame["member"].where(isin(lower(frame["member"]), names), lower(frame["member"]))
     return pd.DataFrame({"group": frame["group"], "member": member})
 
 

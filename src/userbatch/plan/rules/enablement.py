@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import lower
 from userbatch.state.model import ENV_USER_COLUMNS, State
 
@@ -28,7 +29,7 @@ def tenant_facts(state: State) -> pd.DataFrame:
     skus = state.skus
     granting = set(skus.loc[~lower(skus["grants_access"]).eq("no"), "sku"])
     licenses = state.licenses
-    licensed = set(lower(licenses.loc[licenses["sku"].isin(granting), "user_principal_name"]))
+    licensed = set(lower(licenses.loc[isin(licenses["sku"], granting), "user_principal_name"]))
     full = _join(users, ["first_name", "last_name"], " ")
     facts = pd.DataFrame(
         {
@@ -47,7 +48,7 @@ def tenant_facts(state: State) -> pd.DataFrame:
             "application": users["user_type"].eq("application"),
         }
     )
-    facts["licensed"] = facts["_key"].isin(licensed)
+    facts["licensed"] = isin(facts["_key"], licensed)
     # R9: unlicensed admins get access mode administrative; R10: application users are
     # non-interactive.
     admin_mode = facts["admin"].notna() & ~facts["licensed"] & facts["mode_in"].eq("read-write")
@@ -85,17 +86,17 @@ def _one_environment(env, facts, state, existing, sync_email, allow_disable_apps
         direct = pd.Series(True, index=facts.index)
     else:
         members = lower(memberships.loc[lower(memberships["group"]).eq(group.lower()), "member"])
-        direct = facts["_key"].isin(members)
-    ungrouped_admin = facts["admin"].isin(UNGROUPED_ADMINS)
+        direct = isin(facts["_key"], members)
+    ungrouped_admin = isin(facts["admin"], UNGROUPED_ADMINS)
     group_ok = direct | ungrouped_admin
     # R4: sign-in allowed AND (access-granting SKU OR admin OR no-license mode) AND group.
-    entitled = facts["licensed"] | facts["admin"].notna() | facts["mode_in"].isin(NO_LICENSE_MODES)
+    entitled = facts["licensed"] | facts["admin"].notna() | isin(facts["mode_in"], NO_LICENSE_MODES)
     enabled = facts["sign_in"] & entitled & group_ok
     if not allow_disable_apps:  # R10: application users are enabled and never disabled
         enabled = enabled | facts["application"]
     mine = existing[existing["environment"].eq(env.name)]
     mine = mine.assign(_key=lower(mine["user_name"]))
-    has_user = facts["_key"].isin(mine["_key"])
+    has_user = isin(facts["_key"], mine["_key"])
     # Every direct member, every R9 admin and every application user gets one (SPEC §3).
     derived = facts[
         (group_ok | facts["admin"].notna() | facts["application"] | has_user).to_numpy()
@@ -109,7 +110,7 @@ def _one_environment(env, facts, state, existing, sync_email, allow_disable_apps
 def _merge_existing(derived: pd.DataFrame, mine: pd.DataFrame, sync_email: bool) -> pd.DataFrame:
     old = mine.set_index("_key")
     at = derived["_key"]
-    known = at.isin(old.index).to_numpy()
+    known = isin(at, old.index).to_numpy()
     previous = old.reindex(at)
     # R3: primary email is set at creation and not overwritten (unless --sync-primary-email).
     email = derived["email"].to_numpy()
@@ -123,6 +124,6 @@ def _merge_existing(derived: pd.DataFrame, mine: pd.DataFrame, sync_email: bool)
     )
     derived.loc[invite, "invitation_required"] = "yes"
     # Environment users are never removed, only disabled: stubs and users gone from the tenant.
-    orphans = mine[~mine["_key"].isin(derived["_key"])].copy()
+    orphans = mine[~isin(mine["_key"], derived["_key"])].copy()
     orphans.loc[~orphans["user_type"].eq("stub"), "status"] = "disabled"
     return pd.concat([derived.drop(columns=["email"]), orphans], ignore_index=True)

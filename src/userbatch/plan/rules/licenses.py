@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan
@@ -18,12 +19,12 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     derived_pairs = lower(derived["user_principal_name"]) + "|" + derived["sku"]
     _log(ctx, "remove_license", derived.assign(_pair=derived_pairs), rule="R7")
     removes = rows[rows["action"].eq("remove").to_numpy()]
-    held = removes["_pair"].isin(current["_pair"]) & ~removes["_pair"].isin(derived_pairs)
+    held = isin(removes["_pair"], current["_pair"]) & ~isin(removes["_pair"], derived_pairs)
     _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
     removed = set(derived_pairs) | set(removes["_pair"])
-    kept = current[~current["_pair"].isin(removed)]
+    kept = current[~isin(current["_pair"], removed)]
     assigns = rows[
-        rows["action"].eq("assign").to_numpy() & ~rows["_pair"].isin(kept["_pair"]).to_numpy()
+        rows["action"].eq("assign").to_numpy() & ~isin(rows["_pair"], kept["_pair"]).to_numpy()
     ]
     assigns = _r15_usage_location(ctx, assigns, tenant)
     assigns = _r14_capacity(ctx, assigns, kept)
@@ -31,14 +32,14 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     added = pd.DataFrame({"user_principal_name": assigns["key_upn"], "sku": assigns["_sku"]})
     planned = pd.concat([kept[["user_principal_name", "sku"]], added], ignore_index=True)
     planned["user_principal_name"] = lower(planned["user_principal_name"])
-    return planned[lower(planned["user_principal_name"]).isin(tenant.users["_key"])]
+    return planned[isin(lower(planned["user_principal_name"]), tenant.users["_key"])]
 
 
 def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     rows = ctx.pending("licenses")
     rows = rows.assign(key_upn=lower(rows["user_principal_name"]))
     rows = ctx.refuse_unknown_users(
-        "licenses", rows, rows["key_upn"].isin(tenant.users["_key"]), rows["user_principal_name"]
+        "licenses", rows, isin(rows["key_upn"], tenant.users["_key"]), rows["user_principal_name"]
     )
     skus = dict(zip(lower(ctx.state.skus["sku"]), ctx.state.skus["sku"], strict=True))
     rows = rows.assign(_sku=lower(rows["sku"]).map(skus))

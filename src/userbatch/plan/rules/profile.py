@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import ENV_USER_COLUMNS
@@ -21,11 +22,13 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> None:
     old = _keyed(ctx.state.environment_users)
     new = _keyed(planned)
-    created = new[~new.index.isin(old.index) & new["user_type"].ne("stub").to_numpy()]  # stubs: R12
+    created = new[
+        ~isin(new.index, old.index) & new["user_type"].ne("stub").to_numpy()
+    ]  # stubs: R12
     _add(
         ctx, "create_user", created, after=json_objects(created, CREATED, created[CREATED].notna())
     )
-    both = new.index[new.index.isin(old.index)]
+    both = new.index[isin(new.index, old.index)]
     # R13: a stub replaced by the real user of the same name is deleted, the user created.
     converted = both[
         old.loc[both, "user_type"].eq("stub").to_numpy()
@@ -126,7 +129,7 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
         email[["_key", "primary_email", "environment"]], left_on="key", right_on="_key"
     )
     differ = pairs[lower(pairs["email"]).ne(lower(pairs["primary_email"])).to_numpy()]
-    hit = rows[rows["key"].isin(differ["key"]).to_numpy()]
+    hit = rows[isin(rows["key"], differ["key"]).to_numpy()]
     ctx.note(
         "users", hit, rule="R3", column="email",
         message="Primary Email in the environment stays as it is (not synchronized, to prevent data "
@@ -152,10 +155,10 @@ def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
         + lower(current.loc[current["access_mode"].eq("non-interactive"), "user_name"])
     )
     counted = counted.assign(_pair=counted["environment"] + "|" + counted["_key"])
-    newcomers = counted[~counted["_pair"].isin(was) & counted["_key"].isin(setting["key"])]
-    settled = counted[~counted.index.isin(newcomers.index)]["environment"].value_counts()
+    newcomers = counted[~isin(counted["_pair"], was) & isin(counted["_key"], setting["key"])]
+    settled = counted[~isin(counted.index, newcomers.index)]["environment"].value_counts()
     order = pd.Series(range(len(setting)), index=setting["key"])
     newcomers = newcomers.assign(_order=newcomers["_key"].map(order)).sort_values("_order")
     rank = newcomers.groupby("environment").cumcount() + 1
     over = newcomers[(rank + newcomers["environment"].map(settled).fillna(0)) > MAX_NON_INTERACTIVE]
-    return setting[setting["key"].isin(over["_key"]).to_numpy()]
+    return setting[isin(setting["key"], over["_key"]).to_numpy()]

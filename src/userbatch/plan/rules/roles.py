@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 
@@ -19,11 +20,12 @@ def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame
     current = ctx.state.roles.assign(_k=lambda f: role_key(f).str.lower())
     rows = _resolve(ctx, env_users, tenant_users)
     removes = rows[rows["action"].eq("remove").to_numpy()]
-    held = removes[removes["_k"].str.lower().isin(current["_k"]).to_numpy()]
+    held = removes[isin(removes["_k"].str.lower(), current["_k"]).to_numpy()]
     _log(ctx, "remove_role", held, kind="roles")
-    kept = current[~current["_k"].isin(held["_k"].str.lower())]
+    kept = current[~isin(current["_k"], held["_k"].str.lower())]
     assigns = rows[
-        rows["action"].eq("assign").to_numpy() & ~rows["_k"].str.lower().isin(kept["_k"]).to_numpy()
+        rows["action"].eq("assign").to_numpy()
+        & ~isin(rows["_k"].str.lower(), kept["_k"]).to_numpy()
     ]
     assigns = _r11_enabled_users(ctx, assigns, env_users)
     _log(ctx, "assign_role", assigns, kind="roles")
@@ -50,11 +52,12 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
     rows = ctx.refuse_unknown_users(
         "roles",
         rows,
-        rows["_upn"].isin(tenant_users["_key"]) | rows["_upn"].isin(lower(env_users["user_name"])),
+        isin(rows["_upn"], tenant_users["_key"])
+        | isin(rows["_upn"], lower(env_users["user_name"])),
         rows["user_principal_name"],
     )
     env_keys = env_users["environment"] + "|" + lower(env_users["user_name"])
-    absent = rows[~(rows["_env"] + "|" + rows["_upn"]).isin(env_keys).to_numpy()]
+    absent = rows[~isin((rows["_env"] + "|" + rows["_upn"]), env_keys).to_numpy()]
     ctx.refuse(
         "roles", absent, rule="R11", column="user_principal_name",
         message=absent["user_principal_name"] + " is not a user of " + absent["_env"]
@@ -75,7 +78,7 @@ def _r11_enabled_users(
         "status"
     ]
     allow = ctx.environments.set_index("name")["allow_role_assignment_on_disabled_users"]
-    allowed = lower(assigns["environment"].map(allow).astype("str")).isin(["yes", "true", "1"])
+    allowed = isin(lower(assigns["environment"].map(allow).astype("str")), ["yes", "true", "1"])
     disabled = (
         (assigns["environment"] + "|" + assigns["user_principal_name"]).map(status).ne("enabled")
     )
@@ -98,12 +101,12 @@ def _r9_default_roles(ctx: Context, env_users: pd.DataFrame, planned: pd.DataFra
     old = ctx.state.environment_users
     old_keys = set(old["environment"] + "|" + lower(old["user_name"]))
     new = env_users[
-        lower(env_users["user_name"]).isin(admins)
-        & ~(env_users["environment"] + "|" + lower(env_users["user_name"])).isin(old_keys)
+        isin(lower(env_users["user_name"]), admins)
+        & ~isin((env_users["environment"] + "|" + lower(env_users["user_name"])), old_keys)
     ]
     catalog = ctx.state.security_roles
     has_role = set(catalog.loc[catalog["role"].eq("System Administrator"), "environment"])
-    new = new[new["environment"].isin(has_role)]
+    new = new[isin(new["environment"], has_role)]
     default = pd.DataFrame(
         {
             "environment": new["environment"],
@@ -111,7 +114,7 @@ def _r9_default_roles(ctx: Context, env_users: pd.DataFrame, planned: pd.DataFra
             "role": "System Administrator",
         }
     )
-    default = default[~role_key(default).str.lower().isin(role_key(planned).str.lower())]
+    default = default[~isin(role_key(default).str.lower(), role_key(planned).str.lower())]
     _log(ctx, "assign_role", default, rule="R9")
     return default
 
@@ -124,7 +127,7 @@ def _r8_removed_every_role(ctx, removed, env_users, planned) -> None:
     enabled = env_users[env_users["status"].eq("enabled")]
     enabled_keys = set(enabled["environment"] + "|" + lower(enabled["user_name"]))
     pair = removed["environment"] + "|" + removed["user_principal_name"]
-    hit = removed[(~pair.isin(left) & pair.isin(enabled_keys)).to_numpy()]
+    hit = removed[(~isin(pair, left) & isin(pair, enabled_keys)).to_numpy()]
     ctx.note(
         "roles", hit, rule="R8", column="role",
         message=hit["user_principal_name"] + " has no role left in " + hit["environment"]
@@ -138,13 +141,13 @@ def warn_roleless(ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame) ->
     changed = ctx.changes.frame()
     touched = changed[
         changed["entity"].eq("environment_user")
-        & changed["change"].isin(["create_user", "enable_user"])
+        & isin(changed["change"], ["create_user", "enable_user"])
     ]
     touched_keys = set(touched["environment"] + "|" + touched["key"])
     users = env_users[env_users["status"].eq("enabled") & env_users["user_type"].eq("interactive")]
     pair = users["environment"] + "|" + lower(users["user_name"])
     with_role = set(roles["environment"] + "|" + lower(roles["user_principal_name"]))
-    lonely = users[pair.isin(touched_keys) & ~pair.isin(with_role)]
+    lonely = users[isin(pair, touched_keys) & ~isin(pair, with_role)]
     ctx.problems.add(
         pd.DataFrame(
             {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TABLES
@@ -53,7 +54,7 @@ def plan_records(
     rows = rows.assign(_owner=owner)
     rows = _r12_ambiguous(ctx, rows, full_name_hits, env_users)
     # A record whose owner row failed is skipped, not stubbed.
-    failed = rows["_owner"].isna() & lower(rows["owner"]).isin(ctx.failed_user_keys())
+    failed = rows["_owner"].isna() & isin(lower(rows["owner"]), ctx.failed_user_keys())
     ctx.refuse(
         "records", rows[failed.to_numpy()], rule="R12", outcome="skipped", level="warning",
         column="owner", message="skipped: the users row of owner " + rows.loc[failed, "owner"] + " did not pass",
@@ -156,7 +157,7 @@ def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
             "owner": moved["_owner"], "data": data,
         }
     )  # fmt: skip
-    kept = current[~key_of(current, "environment").isin(moved["_key"])]
+    kept = current[~isin(key_of(current, "environment"), moved["_key"])]
     return pd.concat([kept, new], ignore_index=True)
 
 
@@ -169,7 +170,7 @@ def reassign_stub_records(
     owner_key = records["environment"] + "|" + lower(records["owner"])
     new_owner = converted["environment"] + "|" + lower(converted["user_name"])
     target = pd.Series(converted["user_name"].to_numpy(), index=new_owner)
-    hit = records[owner_key.isin(new_owner).to_numpy()]
+    hit = records[isin(owner_key, new_owner).to_numpy()]
     after = owner_key.loc[hit.index].map(target)
     ctx.changes.add(
         change="reassign_record", entity="record", rule="R13",

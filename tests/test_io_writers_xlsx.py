@@ -62,6 +62,14 @@ def test_a_mixed_column_keeps_each_values_kind(tmp_path):
     assert [cell.data_type for cell in sheet["A"][1:]] == ["s", "n", "n", "n", "s", "b"]
 
 
+def test_an_object_column_of_text_is_written_as_text(tmp_path):
+    # Report tables hold many such columns (source_file, before, after, ...).
+    values = pd.Series(["=1+1", None, "12", np.nan, "x"], dtype=object)
+    sheet = _sheet(write_xlsx({"s": pd.DataFrame({"v": values})}, tmp_path / "r.xlsx"))
+    assert _column(sheet) == ["=1+1", None, "12", None, "x"]
+    assert sheet["A4"].data_type == "s"
+
+
 def test_dates_stay_dates(tmp_path):
     frame = pd.DataFrame({"when": pd.to_datetime(["2024-03-01 10:30", None, "1999-12-31 00:00"])})
     sheet = _sheet(write_xlsx({"s": frame}, tmp_path / "r.xlsx"))

@@ -116,7 +116,7 @@ def write_xlsx(
     _check_sheet_names(list(sheets))
     limit = EXCEL_MAX_ROWS if max_rows is None else min(max_rows, EXCEL_MAX_ROWS)
     shown = {
-        name: frame.iloc[: EXCEL_MAX_ROWS if name in uncapped else limit]
+        name: _text_as_str(frame.iloc[: EXCEL_MAX_ROWS if name in uncapped else limit])
         for name, frame in sheets.items()
     }
     # SpreadsheetML written directly, each sheet built column-wise by arrow string kernels
@@ -166,6 +166,19 @@ def _check_sheet_names(names: list[str]) -> None:
         if name.casefold() in seen:
             raise ValueError(f"sheet name {name!r} is given twice (Excel ignores case)")
         seen.add(name.casefold())
+
+
+def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding only text (most report columns) as ``str``, converted once:
+    only truly mixed columns then take the per-value path."""
+    frame = frame.copy(deep=False)
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        if pd.api.types.is_object_dtype(column.dtype) and pd.api.types.infer_dtype(
+            column, skipna=True
+        ) in ("string", "empty"):
+            frame.isetitem(position, column.astype("str"))
+    return frame
 
 
 def _may_pass_2_gib(frame: pd.DataFrame) -> bool:
@@ -360,7 +373,7 @@ def _bool_values(series: pd.Series) -> pa.Array:
 def _mixed_cells(series: pd.Series, letter: str, row_numbers: pa.Array, style: str) -> pa.Array:
     """An object column keeps each value's own kind: numbers as numbers, text as text.
 
-    Object columns are small (the summary sheet), so one Python call per value is fine."""
+    Such columns are small (the summary sheet), so one Python call per value is fine."""
     kinds = series.map(_kind_of).to_numpy()
     parts = [
         _cells(series.where(kinds == "bool").astype("boolean"), letter, row_numbers, style),

@@ -251,7 +251,9 @@ def _sheet_head(frame: pd.DataFrame, columns: list[str], dimension: str) -> str:
     )
 
 
-def _rows_xml(frame: pd.DataFrame, letters: list[str], first_row: int, style: str = "") -> bytes:
+def _rows_xml(
+    frame: pd.DataFrame, letters: list[str], first_row: int, style: str = ""
+) -> memoryview:
     """``<row>`` elements for ``frame``'s rows, numbered from ``first_row``, as UTF-8."""
     row_numbers = pc.cast(pa.array(np.arange(first_row, first_row + len(frame))), pa.string())
     cells = [

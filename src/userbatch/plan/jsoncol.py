@@ -7,12 +7,22 @@ import json
 import pandas as pd
 
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_SPECIAL = r'["\\\x00-\x1f]'
 
 
 def quote(values: pd.Series) -> pd.Series:
     """Each value as a JSON string literal; missing as ``null``."""
     text = values.astype("str")
-    escaped = (
+    # Escaping is rare in names and addresses: one scan finds the cells that need it.
+    special = text.str.contains(_SPECIAL, regex=True, na=False)
+    if special.any():
+        text = text.copy()
+        text[special] = _escape(text[special])
+    return ('"' + text + '"').fillna("null")
+
+
+def _escape(text: pd.Series) -> pd.Series:
+    return (
         text.str.replace("\\", "\\\\", regex=False)
         .str.replace('"', '\\"', regex=False)
         .str.replace("\n", "\\n", regex=False)
@@ -20,7 +30,6 @@ def quote(values: pd.Series) -> pd.Series:
         .str.replace("\t", "\\t", regex=False)
         .str.replace(_CONTROL, "", regex=True)
     )
-    return ('"' + escaped + '"').fillna("null").astype(object)
 
 
 def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = None) -> pd.Series:
@@ -30,11 +39,11 @@ def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = No
     the fields it changes.
     """
     if frame.empty:
-        return pd.Series([], index=frame.index, dtype=object)
-    body = pd.Series("", index=frame.index, dtype=object)
+        return pd.Series([], index=frame.index, dtype="str")
+    body = pd.Series("", index=frame.index, dtype="str")
     for column in columns:
         fragment = json.dumps(column) + ": " + quote(frame[column]) + ", "
         if include is not None:
             fragment = fragment.where(include[column].to_numpy(), "")
         body = body + fragment
-    return "{" + body.str.slice(0, -2).astype(object) + "}"
+    return "{" + body.str.slice(0, -2) + "}"

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
@@ -153,30 +154,77 @@ def _set_meta(conn: sa.Connection, **values: str) -> None:
         conn.execute(META.insert().values(key=key, value=value))
 
 
+# Bulk reads and writes go through the DB-API cursor with whole columns: SQLAlchemy's
+# per-row result and parameter processing cost more than the database itself here.
+def _quote(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _placeholders(conn: sa.Connection, count: int) -> str:
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return ", ".join("?" * count)
+    if style == "numeric":
+        return ", ".join(f":{i + 1}" for i in range(count))
+    return ", ".join(["%s"] * count)  # format / pyformat (psycopg)
+
+
+def _column(name: str, column: str, values) -> pd.Series:
+    if (name, column) in INT_COLUMNS:
+        return pd.Series(values, dtype="float64")
+    return pa.array(values, type=pa.large_string()).to_pandas().astype("str")
+
+
 def _read(conn: sa.Connection, name: str) -> pd.DataFrame:
-    table = SQL_TABLES[name]
-    rows = conn.execute(sa.select(table)).fetchall()
-    frame = pd.DataFrame(rows, columns=[c.name for c in table.columns])
+    columns, _ = TABLES[name]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(
+            f"SELECT {', '.join(_quote(conn, c) for c in columns)} FROM {_quote(conn, name)}"
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    data = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    frame = pd.DataFrame({c: _column(name, c, v) for c, v in zip(columns, data, strict=True)})
     return conform(name, frame)
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+def _tuples(frame: pd.DataFrame, columns) -> list[tuple]:
+    """Rows as tuples with None for missing values, built column by column."""
+    lists = []
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_integer_dtype(values.dtype):
+            lists.append(values.astype(object).tolist())
+        else:
+            lists.append(values.astype(object).where(values.notna(), None).tolist())
+    return list(zip(*lists, strict=True))
+
+
+def _executemany(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
     if frame is None or frame.empty:
         return
     columns, _ = TABLES[name]
-    conn.execute(SQL_TABLES[name].insert(), _records(frame.reindex(columns=list(columns))))
+    sql = (
+        f"INSERT INTO {_quote(conn, name)} ({', '.join(_quote(conn, c) for c in columns)}) "
+        f"VALUES ({_placeholders(conn, len(columns))})"
+    )
+    _executemany(conn, sql, _tuples(frame.reindex(columns=list(columns)), columns))
 
 
 def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame) -> None:
     if keys is None or keys.empty:
         return
     _, key = TABLES[name]
-    table = SQL_TABLES[name]
-    params = {c: sa.bindparam(f"k_{c}") for c in key}
-    stmt = table.delete().where(sa.and_(*(table.c[c] == params[c] for c in key)))
-    rows = keys.reindex(columns=list(key)).astype(object)
-    conn.execute(stmt, [{f"k_{c}": r[c] for c in key} for r in rows.to_dict("records")])
+    marks = _placeholders(conn, len(key)).split(", ")
+    where = " AND ".join(f"{_quote(conn, c)} = {m}" for c, m in zip(key, marks, strict=True))
+    _executemany(conn, f"DELETE FROM {_quote(conn, name)} WHERE {where}", _tuples(keys, key))

@@ -15,6 +15,7 @@ class ChangeLog:
 
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
+        self._frozen: pd.DataFrame | None = None
 
     def add(
         self,
@@ -52,11 +53,15 @@ class ChangeLog:
         self._parts.append(part.reset_index(drop=True))
 
     def frame(self) -> pd.DataFrame:
+        """All changes so far, concatenated once (kept as the single part until the next add)."""
         if not self._parts:
             return empty_changes()
+        if len(self._parts) == 1 and self._frozen is not None:
+            return self._frozen
         frame = pd.concat(self._parts, ignore_index=True)
         frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
         frame["_row"] = pd.to_numeric(frame["_row"], errors="coerce").astype("Int64")
+        self._parts, self._frozen = [frame], frame
         return frame
 
 

@@ -83,8 +83,11 @@ class State:
         raise AttributeError(name)
 
     def replace(self, **frames: pd.DataFrame) -> State:
-        """A new State with some tables replaced (conformed)."""
-        return State({**self.tables, **frames})
+        """A new State with some tables replaced (conformed); the others are shared as they
+        are, so a diff can skip them."""
+        new = State.__new__(State)
+        new.tables = {**self.tables, **{n: conform(n, f) for n, f in frames.items()}}
+        return new
 
     def is_empty(self) -> bool:
         return all(frame.empty for frame in self.tables.values())

@@ -72,11 +72,13 @@ def write_csv(
     from the start, so a secret is never readable by others, not even for a moment.
     """
     path = Path(path)
+    # Object columns become arrow text first, so neutralizing scans them in Arrow too.
+    frame = _arrow_ready(frame)
     if neutralize_cells:
         frame = _neutralize_frame(frame)
     # pyarrow writes a million rows in a fraction of a second (pandas: seconds); it
     # quotes every text value, which any CSV reader takes.
-    table = pa.Table.from_pandas(_arrow_ready(frame), preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     if mode is None:
         pa_csv.write_csv(table, path)
         return path

@@ -105,9 +105,9 @@ def _plan_once(ctx: Context) -> tuple[Plan, pd.DataFrame]:
     roles = pd.concat([roles, stub_roles], ignore_index=True)
     records = reassign_stub_records(ctx, records, _converted(state, tenant.reassign_stubs))
     roles = _drop_converted_stub_roles(ctx, roles, tenant.reassign_stubs)
-    diff_environment_users(ctx, env_users)
+    touched = diff_environment_users(ctx, env_users)
     warn_primary_email(ctx, env_users, tenant.users)
-    warn_roleless(ctx, env_users, roles)
+    warn_roleless(ctx, env_users, roles, touched)
     planned = state.replace(
         users=users, licenses=licenses, memberships=memberships, environment_users=env_users,
         roles=roles, records=records,

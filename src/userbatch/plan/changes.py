@@ -65,10 +65,12 @@ class ChangeLog:
         return frame
 
 
-def _aligned(value, index) -> pd.Series:
+def _aligned(value, index):
+    """A Series laid on ``index`` by position; a scalar stays a scalar (the frame
+    broadcasts it, far cheaper than a Series of copies)."""
     if isinstance(value, pd.Series):
-        return pd.Series(value.to_numpy(), index=index) if len(value) == len(index) else value
-    return pd.Series(value, index=index, dtype=object)
+        return pd.Series(value.array, index=index) if len(value) == len(index) else value
+    return value
 
 
 def empty_changes() -> pd.DataFrame:

@@ -19,7 +19,8 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index(frame["environment"] + "|" + lower(frame["user_name"]))
 
 
-def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> None:
+def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
+    """Emit the changes; return the ``environment|user`` keys created or enabled (for R8)."""
     old = _keyed(ctx.state.environment_users)
     new = _keyed(planned)
     created = new[
@@ -61,12 +62,13 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> None:
         before=json_objects(before[touched], PROFILE, changed[touched]),
         after=json_objects(after[touched], PROFILE, changed[touched]),
     )  # fmt: skip
-    _status(ctx, before, after)
+    enabled = _status(ctx, before, after)
     _field(ctx, "set_access_mode", "access_mode", before, after, rule="R10")
     _field(ctx, "update_primary_email", "primary_email", before, after, rule="R3")
+    return pd.Series(created.index.append(enabled), dtype="str")
 
 
-def _status(ctx: Context, before: pd.DataFrame, after: pd.DataFrame) -> None:
+def _status(ctx: Context, before: pd.DataFrame, after: pd.DataFrame) -> pd.Index:
     enable = after[before["status"].eq("disabled") & after["status"].eq("enabled")]
     disable = after[before["status"].eq("enabled") & after["status"].eq("disabled")]
     _add(
@@ -87,6 +89,7 @@ def _status(ctx: Context, before: pd.DataFrame, after: pd.DataFrame) -> None:
         before='{"status": "enabled"}',
         after='{"status": "disabled"}',
     )
+    return enable.index
 
 
 def _field(ctx, change, column, before, after, *, rule) -> None:

@@ -136,18 +136,17 @@ def _r8_removed_every_role(ctx, removed, env_users, planned) -> None:
     )  # fmt: skip
 
 
-def warn_roleless(ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame) -> None:
-    """R8: an enabled interactive user with no role can sign in but reach no app."""
-    changed = ctx.changes.frame()
-    touched = changed[
-        changed["entity"].eq("environment_user")
-        & isin(changed["change"], ["create_user", "enable_user"])
-    ]
-    touched_keys = set(touched["environment"] + "|" + touched["key"])
+def warn_roleless(
+    ctx: Context, env_users: pd.DataFrame, roles: pd.DataFrame, touched: pd.Series
+) -> None:
+    """R8: an enabled interactive user with no role can sign in but reach no app.
+
+    ``touched``: the ``environment|user`` keys this run creates or enables.
+    """
     users = env_users[env_users["status"].eq("enabled") & env_users["user_type"].eq("interactive")]
     pair = users["environment"] + "|" + lower(users["user_name"])
-    with_role = set(roles["environment"] + "|" + lower(roles["user_principal_name"]))
-    lonely = users[isin(pair, touched_keys) & ~isin(pair, with_role)]
+    with_role = roles["environment"] + "|" + lower(roles["user_principal_name"])
+    lonely = users[isin(pair, touched) & ~isin(pair, with_role)]
     ctx.problems.add(
         pd.DataFrame(
             {

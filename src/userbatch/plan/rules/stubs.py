@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from userbatch.frames import isin
+from userbatch.frames import isin, lookup
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TABLES
@@ -37,11 +37,11 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
     owner = pd.Series(pd.NA, index=rows.index, dtype="str")
     for column in ("user_name", "primary_email"):
         found = _index(env_users, column).drop_duplicates("_m").set_index("_m")["user_name"]
-        owner = owner.fillna(probe.map(found).astype("str"))
+        owner = owner.fillna(lookup(probe, found))
     names = _index(env_users, "full_name")
     count = probe.map(names["_m"].value_counts()).fillna(0).astype("int64")
     unique = names.drop_duplicates("_m", keep=False).set_index("_m")["user_name"]
-    owner = owner.fillna(probe.map(unique).astype("str"))
+    owner = owner.fillna(lookup(probe, unique))
     return owner, count.where(owner.isna(), 0)
 
 

@@ -43,8 +43,10 @@ def isin(values, candidates):
 
 def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     """``keys.map(mapping)`` (first match of a repeated index wins), missing where absent."""
+    if mapping.empty:
+        return pd.Series(np.nan, index=keys.index, dtype=mapping.dtype)
     left, right = _arrow(keys), _arrow(mapping.index)
-    if left is None or right is None or mapping.empty:
+    if left is None or right is None:
         return keys.map(mapping)
     position = pc.index_in(left, value_set=right).to_numpy(zero_copy_only=False)
     found = ~np.isnan(position)

@@ -110,15 +110,21 @@ def _plan_options(func):
             "--release-licenses", is_flag=True, help="R7: disabling a user also frees its seats."
         ),
         click.option(
-            "--mode", type=click.Choice(["upsert", "mirror"]), default="upsert", show_default=True,
+            "--mode",
+            type=click.Choice(["upsert", "mirror"]),
+            default="upsert",
+            show_default=True,
             help="mirror: the users input is the whole roster; absent users are disabled (R7).",
         ),  # fmt: skip
         click.option(
-            "--keep", multiple=True, metavar="UPNS",
+            "--keep",
+            multiple=True,
+            metavar="UPNS",
             help="Break-glass accounts mirror never disables: a file or a comma list.",
         ),  # fmt: skip
         click.option(
-            "--max-disable", metavar="N|P%",
+            "--max-disable",
+            metavar="N|P%",
             help="Refuse a run that disables more users (default 10%% of enabled, in mirror mode).",
         ),  # fmt: skip
     ]

@@ -144,21 +144,10 @@ def run_plan(
         save_plan(out, plan, fingerprint=fingerprint, inputs=validation.inputs, exit_code=code)
         result.messages.append(f"plan saved to {out}; apply it with: userbatch apply --plan {out}")
     credentials, after = None, fingerprint
-    if apply and result.exit_code in (EXIT_OK, EXIT_PARTIAL) and not plan.changes.empty:
-        if confirm is not None and not confirm(plan):
-            result.exit_code = EXIT_FATAL
-            result.messages.append("not applied: answered no")
-        else:
-            started = timer.begin("apply")
-            applied = _execute(
-                store, plan, fingerprint, "apply", validation.inputs, result.exit_code
-            )
-            timer.stage("apply", started)
-            credentials, after, result.applied = (
-                applied.credentials,
-                applied.fingerprint_after,
-                True,
-            )
+    if apply and result.exit_code in (EXIT_OK, EXIT_PARTIAL):
+        credentials, after = _apply_confirmed(
+            result, store, fingerprint, validation.inputs, confirm, timer
+        )
     report = RunReport(
         command=command, exit_code=result.exit_code, frames=plan.frames, columns=validation.columns,
         problems=problems, inputs=validation.inputs, changes=plan.report_changes(),
@@ -170,6 +159,23 @@ def run_plan(
     if emit is not None and result.applied:
         result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
     return result
+
+
+def _apply_confirmed(result: JobResult, store, fingerprint, inputs, confirm, timer: Timer):
+    """Apply ``result.plan`` unless it is empty or the person answers no; returns
+    (credentials, fingerprint after)."""
+    plan = result.plan
+    if plan.changes.empty:
+        return None, fingerprint
+    if confirm is not None and not confirm(plan):
+        result.exit_code = EXIT_FATAL
+        result.messages.append("not applied: answered no")
+        return None, fingerprint
+    started = timer.begin("apply")
+    applied = _execute(store, plan, fingerprint, "apply", inputs, result.exit_code)
+    timer.stage("apply", started)
+    result.applied = True
+    return applied.credentials, applied.fingerprint_after
 
 
 def _state_facts(state: State | None) -> dict:
@@ -228,20 +234,9 @@ def run_apply_saved(
     plan.current = store.load()
     code = header["exit_code"] if header["exit_code"] in (EXIT_OK, EXIT_PARTIAL) else EXIT_OK
     result = JobResult(code, plan=plan)
-    credentials, after = None, fingerprint
-    if not plan.changes.empty:
-        if confirm is not None and not confirm(plan):
-            result.exit_code = EXIT_FATAL
-            result.messages.append("not applied: answered no")
-        else:
-            started = timer.begin("apply")
-            applied = _execute(store, plan, fingerprint, "apply", header["inputs"], code)
-            timer.stage("apply", started)
-            credentials, after, result.applied = (
-                applied.credentials,
-                applied.fingerprint_after,
-                True,
-            )
+    credentials, after = _apply_confirmed(
+        result, store, fingerprint, header["inputs"], confirm, timer
+    )
     report = RunReport(
         command="apply", exit_code=result.exit_code, inputs=header["inputs"] or [],
         changes=plan.report_changes(), invitations=plan.invitations, credentials=credentials,

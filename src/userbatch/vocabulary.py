@@ -32,6 +32,9 @@ REQUIRED = {
 # Where each row came from; every kind frame carries these (SPEC §2, §7).
 SOURCE_COLUMNS = ("source_file", "source_sheet", "source_row")
 
+# What validation adds to every kind frame beside the input columns.
+ROW_META_COLUMNS = (*SOURCE_COLUMNS, "key", "outcome")
+
 # The entity an input row of each kind is (results.csv `entity`).
 ENTITY_OF_KIND = {
     "users": "user",

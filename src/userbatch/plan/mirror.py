@@ -9,7 +9,7 @@ import pandas as pd
 from userbatch.errors import UsageError
 from userbatch.frames import isin
 from userbatch.plan.context import Context, lower
-from userbatch.plan.users import TenantPlan
+from userbatch.plan.users import TenantPlan, remove_access
 
 
 def parse_keep(keep) -> set[str]:
@@ -43,26 +43,7 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
     )
     _warn_exempt(ctx, users[exempt.to_numpy()], keep, env)
     leaving = users[~exempt.to_numpy()]
-    group = ctx.environments.set_index("name").loc[env, "security_group"]
-    origin = pd.DataFrame(
-        {"source_file": None, "source_row": None, "_row": None, "_kind": None}, index=[]
-    )
-    licenses = ctx.state.licenses
-    if pd.isna(group) or ctx.options.release_licenses:
-        freed = licenses[isin(lower(licenses["user_principal_name"]), leaving["_key"])]
-        tenant.license_removals = pd.concat(
-            [tenant.license_removals, freed.assign(**{c: None for c in origin})]
-        )
-    if pd.isna(group):
-        return
-    memberships = ctx.state.memberships
-    direct = memberships[
-        lower(memberships["group"]).eq(group.lower())
-        & isin(lower(memberships["member"]), leaving["_key"])
-    ]
-    tenant.membership_removals = pd.concat(
-        [tenant.membership_removals, direct.assign(**{c: None for c in origin})]
-    )
+    remove_access(ctx, tenant, leaving["_key"], env, None)
 
 
 def _warn_exempt(ctx: Context, users: pd.DataFrame, keep: set[str], env: str) -> None:

@@ -152,9 +152,34 @@ def _delete(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame, current: pd.Da
     tenant.membership_removals = _with_origin(ended, lower(ended["member"]), by_key)
 
 
-def _with_origin(frame: pd.DataFrame, keys: pd.Series, by_key: pd.DataFrame) -> pd.DataFrame:
+def _with_origin(frame: pd.DataFrame, keys: pd.Series, by_key: pd.DataFrame | None) -> pd.DataFrame:
+    """Removals tagged with the users rows they come from (none for mirror mode)."""
+    if by_key is None:
+        return frame.assign(source_file=None, source_row=None, _row=None, _kind=None)
     origin = by_key.loc[keys, ["source_file", "source_row", "_row"]].set_axis(frame.index)
     return pd.concat([frame, origin], axis=1).assign(_kind="users")
+
+
+def remove_access(
+    ctx: Context, tenant: TenantPlan, keys: pd.Series, env: str, by_key: pd.DataFrame | None
+) -> tuple[str | None, pd.DataFrame]:
+    """R7: take users (lower-cased UPNs) out of ``env``'s security group; where it has none,
+    or with --release-licenses, also remove their licenses. Returns (group, licenses held)."""
+    group = ctx.environments.set_index("name").loc[env, "security_group"]
+    licenses = ctx.state.licenses
+    held = licenses[isin(lower(licenses["user_principal_name"]), keys)]
+    if pd.isna(group) or ctx.options.release_licenses:
+        freed = _with_origin(held, lower(held["user_principal_name"]), by_key)
+        tenant.license_removals = pd.concat([tenant.license_removals, freed])
+    if pd.isna(group):
+        return None, held
+    memberships = ctx.state.memberships
+    direct = memberships[
+        lower(memberships["group"]).eq(group.lower()) & isin(lower(memberships["member"]), keys)
+    ]
+    ended = _with_origin(direct, lower(direct["member"]), by_key)
+    tenant.membership_removals = pd.concat([tenant.membership_removals, ended])
+    return group, held
 
 
 def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
@@ -162,31 +187,13 @@ def _disable(ctx: Context, tenant: TenantPlan, rows: pd.DataFrame) -> None:
     if rows.empty:
         return
     env = ctx.default_environment("a users row with action disable")
-    group = ctx.environments.set_index("name").loc[env, "security_group"]
-    by_key = rows.set_index("key")
-    licenses = ctx.state.licenses
-    held = licenses[isin(lower(licenses["user_principal_name"]), rows["key"])]
-    if pd.isna(group) or ctx.options.release_licenses:
-        tenant.license_removals = pd.concat(
-            [
-                tenant.license_removals,
-                _with_origin(held, lower(held["user_principal_name"]), by_key),
-            ]
-        )
-    if pd.isna(group):
+    group, held = remove_access(ctx, tenant, rows["key"], env, rows.set_index("key"))
+    if group is None:
         ctx.note(
             "users", rows, rule="R7",
             message=f"{env} has no security group: disabled by removing the user's licenses",
         )  # fmt: skip
         return
-    memberships = ctx.state.memberships
-    direct = memberships[
-        lower(memberships["group"]).eq(group.lower())
-        & isin(lower(memberships["member"]), rows["key"])
-    ]
-    tenant.membership_removals = pd.concat(
-        [tenant.membership_removals, _with_origin(direct, lower(direct["member"]), by_key)]
-    )
     if not ctx.options.release_licenses:
         seats = held.groupby(lower(held["user_principal_name"]))["sku"].agg(", ".join)
         keeps = rows[isin(rows["key"], seats.index).to_numpy()]

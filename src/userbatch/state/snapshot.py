@@ -20,16 +20,10 @@ from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.rules.enablement import derive_environment_users
 from userbatch.state.model import TABLES, TENANT_USER_COLUMNS, State
 from userbatch.validate import validate
-from userbatch.vocabulary import COLUMNS, DEFAULT_ROLES
+from userbatch.vocabulary import COLUMNS, DEFAULT_ROLES, ROW_META_COLUMNS
 
 PLAIN_SHEETS = ("environments", "skus", "domains", "groups", "security_roles", "environment_users")
-RECORD_BASE = set(COLUMNS["records"]) | {
-    "source_file",
-    "source_sheet",
-    "source_row",
-    "key",
-    "outcome",
-}
+RECORD_BASE = {*COLUMNS["records"], *ROW_META_COLUMNS}
 
 
 def load_snapshot(path: str | Path, *, encoding: str | None = None) -> tuple[State, pd.DataFrame]:

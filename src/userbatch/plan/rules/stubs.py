@@ -8,17 +8,9 @@ from userbatch.frames import isin, lookup
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TABLES
-from userbatch.vocabulary import COLUMNS, STUB_ROLE
+from userbatch.vocabulary import COLUMNS, ROW_META_COLUMNS, STUB_ROLE
 
-RECORD_BASE = set(COLUMNS["records"]) | {
-    "source_file",
-    "source_sheet",
-    "source_row",
-    "key",
-    "outcome",
-    "_row",
-    "_env",
-}
+RECORD_BASE = {*COLUMNS["records"], *ROW_META_COLUMNS} | {"_row", "_env"}
 
 
 def _index(env_users: pd.DataFrame, column: str) -> pd.DataFrame:

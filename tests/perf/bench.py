@@ -47,7 +47,15 @@ class RecordingTimer(jobs.Timer):
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process image so far: VmHWM where there is /proc
+    (ru_maxrss would keep a parent's peak across fork+exec), else ru_maxrss (KiB)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -65,6 +65,16 @@ def cpu_s() -> float:
 
 
 def peak_rss_mib() -> float:
+    """This process image's peak RSS. Linux's ru_maxrss keeps the parent's peak across
+    fork+exec (a bench started from a big pytest process would report pytest's), so read
+    VmHWM, the high-water mark of this image alone, where there is /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # KiB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 

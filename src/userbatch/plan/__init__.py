@@ -99,7 +99,6 @@ def _plan_once(ctx: Context) -> tuple[Plan, pd.DataFrame]:
     violations = r10_violations(ctx, env_users)
     if not violations.empty:
         return None, violations
-    ctx.__dict__["_tenant_users"] = tenant.users
     roles = plan_roles(ctx, env_users, tenant.users)
     records, env_users, stub_roles = plan_records(ctx, env_users)
     roles = pd.concat([roles, stub_roles], ignore_index=True)

@@ -89,9 +89,7 @@ def _r5_nested(ctx: Context, rows: pd.DataFrame, planned: pd.DataFrame) -> None:
         if pd.isna(env.security_group):
             continue
         nested = nested_groups(planned, ctx.state.groups["name"], env.security_group)
-        direct = set(
-            lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"])
-        )
+        direct = lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"])
         hit = adds[isin(lower(adds["_group"]), nested["_key"]) & ~isin(adds["_member"], direct)]
         ctx.note(
             "memberships", hit, rule="R5", column="group",

@@ -33,7 +33,7 @@ def plan_mirror(ctx: Context, tenant: TenantPlan) -> None:
     if ctx.options.mode != "mirror":
         return
     env = ctx.default_environment("--mode mirror")
-    roster = set(lower(ctx.frames["users"]["user_principal_name"]).dropna())
+    roster = lower(ctx.frames["users"]["user_principal_name"]).dropna()
     users = tenant.users[~isin(tenant.users["_key"], roster)]
     keep = parse_keep(ctx.options.keep)
     exempt = (

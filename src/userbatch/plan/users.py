@@ -29,17 +29,16 @@ def plan_users(ctx: Context) -> TenantPlan:
     rows = ctx.pending("users")
     exists = isin(rows["key"], current["_key"]).to_numpy()
     upserts = rows[rows["action"].eq("upsert").to_numpy()]
-    creates = _check_creates(ctx, upserts[~isin(upserts["key"], current["_key"])])
+    creates, reassign = _check_creates(ctx, upserts[~isin(upserts["key"], current["_key"])])
     updated = _updates(ctx, upserts[isin(upserts["key"], current["_key"])], current)
     new_users = _new_users(ctx, creates)
     planned = pd.concat([updated, new_users], ignore_index=True)
-    tenant = TenantPlan(users=planned, created=set(new_users["_key"]))
+    tenant = TenantPlan(users=planned, created=set(new_users["_key"]), reassign_stubs=reassign)
     disables = rows[rows["action"].eq("disable").to_numpy() & exists]
     deletes = rows[rows["action"].eq("delete").to_numpy()]
     _refuse_missing_disables(ctx, rows[rows["action"].eq("disable").to_numpy() & ~exists])
     _delete(ctx, tenant, deletes, current)
     _disable(ctx, tenant, disables)
-    tenant.reassign_stubs = ctx.__dict__.pop("_reassign", None)
     return tenant
 
 
@@ -50,7 +49,8 @@ def _stub_owner_counts(ctx: Context) -> pd.Series:
     return owners[isin(owners, stubs)].value_counts().reindex(stubs.unique(), fill_value=0)
 
 
-def _check_creates(ctx: Context, creates: pd.DataFrame) -> pd.DataFrame:
+def _check_creates(ctx: Context, creates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Creates that pass unverified_domain and R13, and those that take over a stub."""
     domains = set(lower(ctx.state.domains["domain"]).dropna())
     if domains:
         domain = creates["key"].str.split("@").str[-1]
@@ -72,10 +72,8 @@ def _check_creates(ctx: Context, creates: pd.DataFrame) -> pd.DataFrame:
             + conflict["user_principal_name"]
             + "; rerun with --reassign-stub-records to move them to the new user",
         )  # fmt: skip
-        creates = creates.drop(conflict.index)
-    elif not conflict.empty:
-        ctx.__dict__["_reassign"] = conflict
-    return creates
+        return creates.drop(conflict.index), conflict.iloc[0:0]
+    return creates, conflict
 
 
 def _value(inp: pd.Series, old: pd.Series | None) -> pd.Series:

@@ -29,7 +29,7 @@ def tenant_facts(state: State) -> pd.DataFrame:
     skus = state.skus
     granting = set(skus.loc[~lower(skus["grants_access"]).eq("no"), "sku"])
     licenses = state.licenses
-    licensed = set(lower(licenses.loc[isin(licenses["sku"], granting), "user_principal_name"]))
+    licensed = lower(licenses.loc[isin(licenses["sku"], granting), "user_principal_name"])
     full = _join(users, ["first_name", "last_name"], " ")
     facts = pd.DataFrame(
         {

@@ -21,7 +21,7 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     removes = rows[rows["action"].eq("remove").to_numpy()]
     held = isin(removes["_pair"], current["_pair"]) & ~isin(removes["_pair"], derived_pairs)
     _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
-    removed = set(derived_pairs) | set(removes["_pair"])
+    removed = pd.concat([derived_pairs, removes["_pair"]])
     kept = current[~isin(current["_pair"], removed)]
     assigns = rows[
         rows["action"].eq("assign").to_numpy() & ~isin(rows["_pair"], kept["_pair"]).to_numpy()

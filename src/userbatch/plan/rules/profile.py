@@ -152,7 +152,7 @@ def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
     ]
     counted = counted.assign(_key=lower(counted["user_name"]))
     current = ctx.state.environment_users
-    was = set(
+    was = (
         current.loc[current["access_mode"].eq("non-interactive"), "environment"]
         + "|"
         + lower(current.loc[current["access_mode"].eq("non-interactive"), "user_name"])

@@ -30,7 +30,8 @@ def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame
     assigns = _r11_enabled_users(ctx, assigns, env_users)
     _log(ctx, "assign_role", assigns, kind="roles")
     planned = pd.concat([kept, assigns], ignore_index=True)
-    planned = pd.concat([planned, _r9_default_roles(ctx, env_users, planned)], ignore_index=True)
+    default = _r9_default_roles(ctx, env_users, tenant_users, planned)
+    planned = pd.concat([planned, default], ignore_index=True)
     _r8_removed_every_role(ctx, held, env_users, planned)
     return planned[ROLE_COLUMNS]
 
@@ -92,14 +93,13 @@ def _r11_enabled_users(
     return assigns.drop(refused.index)
 
 
-def _r9_default_roles(ctx: Context, env_users: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
+def _r9_default_roles(
+    ctx: Context, env_users: pd.DataFrame, tenant: pd.DataFrame, planned: pd.DataFrame
+) -> pd.DataFrame:
     """R9: a Global admin's new environment user gets System Administrator from the system."""
-    tenant = ctx.__dict__.get("_tenant_users")
-    if tenant is None:
-        return planned.iloc[0:0]
-    admins = set(tenant.loc[tenant["admin_role"].eq("Global admin"), "_key"])
+    admins = tenant.loc[tenant["admin_role"].eq("Global admin"), "_key"]
     old = ctx.state.environment_users
-    old_keys = set(old["environment"] + "|" + lower(old["user_name"]))
+    old_keys = old["environment"] + "|" + lower(old["user_name"])
     new = env_users[
         isin(lower(env_users["user_name"]), admins)
         & ~isin((env_users["environment"] + "|" + lower(env_users["user_name"])), old_keys)
@@ -123,9 +123,9 @@ def _r8_removed_every_role(ctx, removed, env_users, planned) -> None:
     """R8: removing every role of an enabled user does not disable it."""
     if removed.empty:
         return
-    left = set(planned["environment"] + "|" + lower(planned["user_principal_name"]))
+    left = planned["environment"] + "|" + lower(planned["user_principal_name"])
     enabled = env_users[env_users["status"].eq("enabled")]
-    enabled_keys = set(enabled["environment"] + "|" + lower(enabled["user_name"]))
+    enabled_keys = enabled["environment"] + "|" + lower(enabled["user_name"])
     pair = removed["environment"] + "|" + removed["user_principal_name"]
     hit = removed[(~isin(pair, left) & isin(pair, enabled_keys)).to_numpy()]
     ctx.note(

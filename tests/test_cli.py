@@ -183,3 +183,45 @@ def test_microsoft_templates_validate_as_users(tmp_path):
     members = invoke("validate", SAMPLES / "microsoft" / "entra-bulk-add-members.csv", "--group", "SG-Apps-Dev",
                      "--report-dir", tmp_path / "g")  # fmt: skip
     assert members.exit_code == 0, members.output
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_plain_lines_otherwise(caplog):
+    import io
+    import logging
+
+    from userbatch.logs import Progress, configure_logging
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    configure_logging()
+    screen = Terminal()
+    progress = Progress(screen)
+    progress.start("validate")
+    assert "2/5 validate" in screen.getvalue() and "█" in screen.getvalue()
+    progress.done("validate", 1.5)
+    assert screen.getvalue().endswith("\r\x1b[2K")  # the bar is cleared
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logging.getLogger("userbatch").addHandler(handler)
+    Progress(io.StringIO()).done("plan", 2.25)
+    assert "stage=plan seconds=2.250" in lines
+
+
+def test_answering_no_applies_nothing_and_exits_1(tmp_path):
+    from userbatch import jobs
+    from userbatch.plan import PlanOptions
+    from userbatch.state.store import Store
+
+    state = tmp_path / "s.db"
+    jobs.run_init(state, snapshot=SAMPLES / "snapshot.xlsx")
+    before = Store.open(state).fingerprint()
+    result = jobs.run_plan(
+        [SAMPLES / "onboarding.xlsx"], state=state, options=PlanOptions(env="sales-prod"),
+        report_dir=tmp_path / "r", apply=True, confirm=lambda plan: False,
+    )  # fmt: skip
+    assert result.exit_code == 1 and not result.applied
+    assert "answered no" in result.messages[-1]
+    assert Store.open(state).fingerprint() == before

@@ -47,23 +47,33 @@ def configure_logging(*, quiet: bool = False, log_file=None, log_format: str = "
         logger.addHandler(handler)
 
 
+STAGES = ("read", "validate", "plan", "apply", "reports")
+
+
 class Progress:
-    """Stage progress: a live line on a terminal's stderr, plain log lines otherwise."""
+    """Stage progress: a bar on a terminal's stderr, plain key=value log lines otherwise
+    (cron mail and log files get one line per finished stage)."""
 
     def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stderr
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.log = logging.getLogger("userbatch")
 
+    def _quiet(self) -> bool:
+        return not self.log.handlers or self.log.handlers[0].level > logging.INFO
+
     def start(self, stage: str) -> None:
-        if self.live and self.log.handlers and self.log.handlers[0].level <= logging.INFO:
-            self.stream.write(f"\r\x1b[2K… {stage}")
+        if self.live and not self._quiet():
+            step = STAGES.index(stage) if stage in STAGES else 0
+            bar = "█" * (4 * step) + "░" * (4 * (len(STAGES) - step))
+            self.stream.write(f"\r\x1b[2K{bar} {step + 1}/{len(STAGES)} {stage}…")
             self.stream.flush()
 
     def done(self, stage: str, seconds: float) -> None:
         if self.live:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
+            if not self._quiet():
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
             self.log.debug(f"stage={stage} seconds={seconds:.3f}")
         else:
             self.log.info(f"stage={stage} seconds={seconds:.3f}")

@@ -38,3 +38,19 @@ def test_apply_with_emit_writes_the_microsoft_files(tmp_path):
     names = sorted(p.name for p in (tmp_path / "emit").iterdir())
     assert "README.txt" in names and "userbatch-changes.ps1" in names
     assert any(n.startswith("01-entra-bulk-create-users") for n in names)
+
+
+def test_emit_rows_sets_the_users_per_entra_bulk_create_file(tmp_path):
+    state = tmp_path / "s.db"
+    runner = CliRunner()
+    runner.invoke(cli, ["init", "--from", str(SAMPLES / "snapshot.xlsx"), "--state", str(state)])
+    result = runner.invoke(
+        cli,
+        ["apply", str(SAMPLES / "onboarding.xlsx"), "--env", "sales-prod", "--yes", "--state", str(state),
+         "--report-dir", str(tmp_path / "r"), "--emit", str(tmp_path / "emit"), "--emit-rows", "4"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    chunks = sorted((tmp_path / "emit").glob("01-entra-bulk-create-users-*.csv"))
+    assert len(chunks) == 4  # 15 created users, 4 per file
+    rows = [len(p.read_text().splitlines()) - 2 for p in chunks]
+    assert rows == [4, 4, 4, 3]

@@ -208,13 +208,29 @@ def _confirm(yes: bool, question: str = "Apply these changes?"):
 
 
 def _run_plan(
-    inputs, read, state, kw, *, apply, check=False, yes=False, out=None, emit=None, plan_file=None
+    inputs,
+    read,
+    state,
+    kw,
+    *,
+    apply,
+    check=False,
+    yes=False,
+    out=None,
+    emit=None,
+    plan_file=None,
+    emit_rows=40_000,
 ):
     if plan_file:
         if inputs:
             raise click.UsageError("give INPUT files or --plan, not both")
         result = jobs.run_apply_saved(
-            plan_file, state=state, report_dir=kw["report_dir"], confirm=_confirm(yes), emit=emit
+            plan_file,
+            state=state,
+            report_dir=kw["report_dir"],
+            confirm=_confirm(yes),
+            emit=emit,
+            emit_rows=emit_rows,
         )
     else:
         if not inputs:
@@ -222,6 +238,7 @@ def _run_plan(
         result = jobs.run_plan(
             inputs, state=state, read=read, options=_options(kw), report_dir=kw["report_dir"],
             apply=apply, check=check, confirm=_confirm(yes) if apply else None, out=out, emit=emit,
+            emit_rows=emit_rows,
         )  # fmt: skip
     return _show(result, inputs, kw["verbose"], apply)
 
@@ -278,8 +295,12 @@ def plan(inputs, read, state, check, out, **kw):
 @click.option(
     "--emit", type=click.Path(file_okay=False), help="Write files for Microsoft's tools here."
 )
+@click.option(
+    "--emit-rows", type=click.IntRange(min=1), default=40_000, show_default=True,
+    help="Users per Entra bulk-create file (each must finish within Entra's one-hour job limit).",
+)  # fmt: skip
 @_logging_options
-def apply(inputs, read, state, yes, plan_file, emit, **kw):
+def apply(inputs, read, state, yes, plan_file, emit, emit_rows, **kw):
     """Plan and apply in one transaction: a crash leaves the store as it was.
     Temporary passwords go to credentials.csv (mode 0600) only.
 
@@ -288,7 +309,10 @@ def apply(inputs, read, state, yes, plan_file, emit, **kw):
     userbatch apply --plan plan.json --yes
     userbatch apply samples/onboarding.xlsx --env sales-prod --yes --emit to-microsoft/
     """
-    return _run_plan(inputs, read, state, kw, apply=True, yes=yes, emit=emit, plan_file=plan_file)
+    return _run_plan(
+        inputs, read, state, kw, apply=True, yes=yes, emit=emit, plan_file=plan_file,
+        emit_rows=emit_rows,
+    )  # fmt: skip
 
 
 @cli.command()

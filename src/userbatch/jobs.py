@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from userbatch.apply import apply_plan
+from userbatch.emit import DEFAULT_CHUNK_ROWS
 from userbatch.errors import FatalError, UsageError
 from userbatch.frames import isin
 from userbatch.io.readers import read_inputs
@@ -113,6 +114,7 @@ def run_plan(
     confirm=None,
     out=None,
     emit=None,
+    emit_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> JobResult:
     """`userbatch plan` (dry-run) and, with ``apply=True``, `userbatch apply`.
 
@@ -122,7 +124,7 @@ def run_plan(
     options = options or PlanOptions()
     timer = Timer()
     command = "apply" if apply else "plan"
-    report_dir = _report_dir(report_dir, command, emit)
+    report_dir = _report_dir(report_dir, command, emit, emit_rows)
     store = Store.open(state)
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
     started = timer.begin("plan")
@@ -157,7 +159,7 @@ def run_plan(
     )  # fmt: skip
     result.report_dir = _write(report, report_dir, command, timer)
     if emit is not None and result.applied:
-        result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
+        result.emitted = _emit(emit, plan, credentials, result.report_dir, store, emit_rows)
     return result
 
 
@@ -209,21 +211,27 @@ def _execute(
         return apply_plan(store, plan, expected_fingerprint=fingerprint, run=run)
 
 
-def _emit(out, plan: Plan, credentials, report_dir: Path, store: Store) -> list[Path]:
+def _emit(out, plan: Plan, credentials, report_dir: Path, store: Store, rows: int) -> list[Path]:
     from userbatch.emit import write_emit
 
     if plan.planned is None:
         plan.planned = store.load()
-    return write_emit(Path(out), plan, credentials, report_dir=report_dir)
+    return write_emit(Path(out), plan, credentials, report_dir=report_dir, chunk_rows=rows)
 
 
 def run_apply_saved(
-    plan_path, *, state=None, report_dir=None, confirm=None, emit=None
+    plan_path,
+    *,
+    state=None,
+    report_dir=None,
+    confirm=None,
+    emit=None,
+    emit_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> JobResult:
     """`userbatch apply --plan plan.json`: execute exactly the saved plan, or refuse a store
     that changed since it was made."""
     timer = Timer()
-    report_dir = _report_dir(report_dir, "apply", emit)
+    report_dir = _report_dir(report_dir, "apply", emit, emit_rows)
     store = Store.open(state)
     plan, header = load_plan(plan_path)
     fingerprint = store.fingerprint()
@@ -246,7 +254,7 @@ def run_apply_saved(
     result.report_dir = _write(report, report_dir, "apply", timer)
     if emit is not None and result.applied:
         plan.planned = store.load()
-        result.emitted = _emit(emit, plan, credentials, result.report_dir, store)
+        result.emitted = _emit(emit, plan, credentials, result.report_dir, store, emit_rows)
     return result
 
 
@@ -298,13 +306,13 @@ def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) ->
     return EXIT_OK
 
 
-def _report_dir(report_dir, command: str, emit=None) -> Path:
+def _report_dir(report_dir, command: str, emit=None, emit_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
     """The report folder, settled before anything is applied so a bad --emit stops first."""
     folder = Path(report_dir) if report_dir else default_report_dir(command)
     if emit is not None:
         from userbatch.emit import check_emit_dir
 
-        check_emit_dir(Path(emit), folder)
+        check_emit_dir(Path(emit), folder, emit_rows)
     return folder
 
 

@@ -6,6 +6,7 @@ changes the store fingerprint, which saved plans compare against.
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.json as pj
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
@@ -21,6 +23,11 @@ from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
 
 SCHEMA_VERSION = "1"
 DEFAULT_STATE = "userbatch.db"
+# SQLite page cache for a write transaction: primary-key index inserts land at random
+# pages, and the 2 MiB default sends most of them to the OS (300k users: 15.1 s of
+# writes with the default, 10.3 s with 64 MiB, 9.5 s with 256 MiB).
+WRITE_CACHE_KIB = 131072
+READ_BATCH_ROWS = 100_000  # rows parsed at a time, so the JSON text never holds a table
 
 metadata = sa.MetaData()
 META = sa.Table(
@@ -125,10 +132,17 @@ class Store:
     def transaction(self) -> Iterator[sa.Connection]:
         """One write transaction that ends with a new fingerprint (or rolls back)."""
         with self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            yield conn
-            _set_meta(conn, schema_version=SCHEMA_VERSION, fingerprint=uuid.uuid4().hex)
+                cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            try:
+                yield conn
+                _set_meta(conn, schema_version=SCHEMA_VERSION, fingerprint=uuid.uuid4().hex)
+            finally:
+                if sqlite:  # the pooled connection gives the pages back
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
 
     def replace_all(self, state: State) -> None:
         """Make the store hold exactly ``state`` (init --from, init --force)."""
@@ -171,11 +185,47 @@ def _placeholders(conn: sa.Connection, count: int) -> str:
 
 def _column(name: str, column: str, values) -> pd.Series:
     if (name, column) in INT_COLUMNS:
+        if isinstance(values, pa.Array):
+            values = values.to_numpy(zero_copy_only=False)
         return pd.Series(values, dtype="float64")
-    return pa.array(values, type=pa.large_string()).to_pandas().astype("str")
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, type=pa.large_string())
+    return values.to_pandas().astype("str")
 
 
 def _read(conn: sa.Connection, name: str) -> pd.DataFrame:
+    frame = _read_sqlite_json(conn, name) if conn.dialect.name == "sqlite" else None
+    return conform(name, _read_rows(conn, name) if frame is None else frame)
+
+
+def _read_sqlite_json(conn: sa.Connection, name: str) -> pd.DataFrame | None:
+    """SQLite writes each row as one JSON object and Arrow parses them in bulk: one Python
+    string per row instead of one per cell (users at 100k: 0.29 s against 0.47 s).
+    None when the table is empty or the text does not parse; the row path reads it then."""
+    columns, _ = TABLES[name]
+    pairs = ", ".join(f"'{c}', {_quote(conn, c)}" for c in columns)
+    schema = pa.schema(
+        [(c, pa.int64() if (name, c) in INT_COLUMNS else pa.large_string()) for c in columns]
+    )
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    cursor = conn.connection.cursor()
+    parts = []
+    try:
+        cursor.execute(f"SELECT json_object({pairs}) FROM {_quote(conn, name)}")
+        while batch := cursor.fetchmany(READ_BATCH_ROWS):
+            text = "\n".join(row[0] for row in batch).encode()
+            parts.append(pj.read_json(io.BytesIO(text), parse_options=options))
+    except (pa.ArrowInvalid, conn.dialect.dbapi.Error):
+        return None
+    finally:
+        cursor.close()
+    if not parts:
+        return None
+    table = pa.concat_tables(parts)
+    return pd.DataFrame({c: _column(name, c, table[c].combine_chunks()) for c in columns})
+
+
+def _read_rows(conn: sa.Connection, name: str) -> pd.DataFrame:
     columns, _ = TABLES[name]
     cursor = conn.connection.cursor()
     try:
@@ -186,8 +236,7 @@ def _read(conn: sa.Connection, name: str) -> pd.DataFrame:
     finally:
         cursor.close()
     data = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
-    frame = pd.DataFrame({c: _column(name, c, v) for c, v in zip(columns, data, strict=True)})
-    return conform(name, frame)
+    return pd.DataFrame({c: _column(name, c, v) for c, v in zip(columns, data, strict=True)})
 
 
 def _tuples(frame: pd.DataFrame, columns) -> list[tuple]:
@@ -195,7 +244,10 @@ def _tuples(frame: pd.DataFrame, columns) -> list[tuple]:
     lists = []
     for column in columns:
         values = frame[column]
-        if pd.api.types.is_integer_dtype(values.dtype):
+        if isinstance(values.dtype, pd.StringDtype):
+            # Arrow hands out Python str and None directly: no object copy, no where().
+            lists.append(pa.array(values, from_pandas=True).to_pylist())
+        elif pd.api.types.is_integer_dtype(values.dtype):
             lists.append(values.astype(object).tolist())
         else:
             lists.append(values.astype(object).where(values.notna(), None).tolist())

@@ -44,9 +44,9 @@ class ChangeLog:
                 "after": _aligned(after, index),
                 "rule": rule,
                 "source_file": _aligned(None if rows is None else rows["source_file"], index),
-                "source_row": _aligned(None if rows is None else rows["source_row"], index),
+                "source_row": _numbers(None if rows is None else rows["source_row"], index),
                 "_kind": _aligned(kind if rows is not None else None, index),
-                "_row": _aligned(None if rows is None else rows["_row"], index),
+                "_row": _numbers(None if rows is None else rows["_row"], index),
             },
             index=index,
         )
@@ -59,8 +59,9 @@ class ChangeLog:
         if len(self._parts) == 1 and self._frozen is not None:
             return self._frozen
         frame = pd.concat(self._parts, ignore_index=True)
-        frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
-        frame["_row"] = pd.to_numeric(frame["_row"], errors="coerce").astype("Int64")
+        for column in ("source_row", "_row"):  # Int64 already when every part was
+            if frame[column].dtype != "Int64":
+                frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
         self._parts, self._frozen = [frame], frame
         return frame
 
@@ -70,6 +71,16 @@ def _aligned(value, index):
     broadcasts it, far cheaper than a Series of copies)."""
     if isinstance(value, pd.Series):
         return pd.Series(value.array, index=index) if len(value) == len(index) else value
+    return value
+
+
+def _numbers(value, index) -> pd.Series:
+    """Row numbers as Int64 per part, so the concatenated log needs no object pass."""
+    if value is None:
+        return pd.Series(pd.array([pd.NA] * len(index), dtype="Int64"), index=index)
+    value = _aligned(value, index)
+    if isinstance(value, pd.Series):
+        return pd.to_numeric(value, errors="coerce").astype("Int64")
     return value
 
 

@@ -60,7 +60,9 @@ def make_plan(
     base = {kind: _prepare(frames.get(kind)) for kind in KINDS}
     refused = pd.DataFrame()
     for _ in range(3):  # R10 refusals change the tenant; plan again without those rows
-        ctx = Context({k: f.copy() for k, f in base.items()}, state, options)
+        # Shallow copies: copy-on-write gives each pass its own outcome and key columns
+        # when a rule writes them, without copying every input column up front.
+        ctx = Context({k: f.copy(deep=False) for k, f in base.items()}, state, options)
         if len(refused):
             ctx.refuse(
                 "users", refused, rule="R10", column="access_mode",

@@ -61,7 +61,10 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if (name, c) in INT_COLUMNS:
             out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype("int64")
         else:
-            out[c] = out[c].astype("str").replace("", pd.NA) if len(out) else out[c].astype("str")
+            text = out[c].astype("str")
+            # Only columns holding "" are rewritten: replace() copies even when nothing
+            # matches, and conform runs on every planned table.
+            out[c] = text.replace("", pd.NA) if len(out) and text.eq("").any() else text
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from userbatch.frames import isin
+from userbatch.frames import isin, lookup
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan
@@ -55,7 +55,7 @@ def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
 def _r15_usage_location(ctx: Context, assigns: pd.DataFrame, tenant: TenantPlan) -> pd.DataFrame:
     """R15: a license assignment needs a usage location on the user (Microsoft Graph)."""
     location = tenant.users.set_index("_key")["usage_location"]
-    missing = assigns[assigns["key_upn"].map(location).isna().to_numpy()]
+    missing = assigns[lookup(assigns["key_upn"], location).isna().to_numpy()]
     ctx.refuse(
         "licenses", missing, rule="R15", column="user_principal_name",
         message=missing["user_principal_name"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from userbatch.errors import FatalError
-from userbatch.frames import isin
+from userbatch.frames import isin, lookup
 from userbatch.passwords import generate_passwords
 from userbatch.plan import Plan
 from userbatch.state.history import record_run
@@ -23,12 +23,14 @@ class ApplyResult:
 
 def credentials_for(plan: Plan) -> pd.DataFrame:
     """R1: the input's password, or a generated one, for every tenant user created."""
-    created = plan.changes[
-        plan.changes["change"].eq("create_user") & plan.changes["entity"].eq("user")
+    changes = plan.changes
+    # Only the key column is filtered: the whole change log is millions of rows at scale.
+    created = changes["key"][
+        (changes["change"].eq("create_user") & changes["entity"].eq("user")).to_numpy()
     ]
     inserted = plan.writes.get("users", (None, pd.DataFrame(columns=["user_principal_name"])))[1]
     upn = inserted.loc[
-        isin(inserted["user_principal_name"].str.lower(), created["key"]), "user_principal_name"
+        isin(inserted["user_principal_name"].str.lower(), created), "user_principal_name"
     ]
     given = pd.Series(pd.NA, index=upn.index, dtype=object)
     users = plan.frames.get("users")
@@ -36,7 +38,7 @@ def credentials_for(plan: Plan) -> pd.DataFrame:
         by_key = (
             users.dropna(subset=["password"]).drop_duplicates("key").set_index("key")["password"]
         )
-        given = upn.str.lower().map(by_key).astype(object)
+        given = lookup(upn.str.lower(), by_key).astype(object)
     passwords = given.to_numpy().copy()
     missing = pd.isna(passwords)
     passwords[missing] = generate_passwords(int(missing.sum()))

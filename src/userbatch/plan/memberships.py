@@ -69,7 +69,9 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None)
 def nested_groups(memberships: pd.DataFrame, groups: pd.Series, group: str) -> pd.DataFrame:
     """(nested group, depth) for every group reached from ``group`` through group members."""
     names = set(lower(groups))
-    edges = memberships.assign(_g=lower(memberships["group"]), _m=lower(memberships["member"]))
+    edges = memberships
+    if "_g" not in edges or "_m" not in edges:  # callers may bring them lower-cased already
+        edges = edges.assign(_g=lower(edges["group"]), _m=lower(edges["member"]))
     edges = edges[isin(edges["_m"], names)]
     seen: dict[str, str] = {}
     frontier = {group.lower()}
@@ -85,11 +87,13 @@ def _r5_nested(ctx: Context, rows: pd.DataFrame, planned: pd.DataFrame) -> None:
     adds = rows[rows["action"].eq("add").to_numpy() & ~rows["_is_group"].to_numpy()]
     if adds.empty:
         return
+    # Lower-cased once for every environment (the planned table is millions of rows).
+    planned = planned.assign(_g=lower(planned["group"]), _m=lower(planned["member"]))
     for env in ctx.environments.itertuples():  # a handful of environments, not rows
         if pd.isna(env.security_group):
             continue
         nested = nested_groups(planned, ctx.state.groups["name"], env.security_group)
-        direct = lower(planned.loc[lower(planned["group"]) == env.security_group.lower(), "member"])
+        direct = planned.loc[planned["_g"] == env.security_group.lower(), "_m"]
         hit = adds[isin(lower(adds["_group"]), nested["_key"]) & ~isin(adds["_member"], direct)]
         ctx.note(
             "memberships", hit, rule="R5", column="group",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from userbatch.errors import UsageError
@@ -45,28 +44,23 @@ class Context:
         self.options = options
         self.problems = Problems()
         self.changes = ChangeLog()
-        self._pending: dict[str, tuple] = {}  # kind -> (frame, pending mask, pending rows)
         self.environments = state.environments.assign(_key=lower(state.environments["name"]))
 
     # rows -------------------------------------------------------------------------------
-    def pending(self, kind: str) -> pd.DataFrame:
-        """The rows no rule has refused yet. Filtering the wide users frame costs ~0.15 s
-        per 100k rows and several stages ask for it, so the last answer is kept while the
-        same rows are pending and nothing wrote the frame (refuse, resolve_environments)."""
+    def pending(self, kind: str, where: pd.Series | None = None) -> pd.DataFrame:
+        """The rows no rule has refused yet; with ``where`` (a boolean Series on the kind
+        frame) only those of them where it holds, filtered in one pass: filtering all
+        pending rows of the wide users frame first costs ~0.15 s per 100k rows."""
         frame = self.frames[kind]
         mask = (frame["outcome"] == PENDING).to_numpy()
-        cached = self._pending.get(kind)
-        if cached is not None and cached[0] is frame and np.array_equal(cached[1], mask):
-            return cached[2].copy(deep=False)  # the caller's own object (copy-on-write)
-        rows = frame[mask]
-        self._pending[kind] = (frame, mask, rows)
-        return rows.copy(deep=False)
+        if where is not None:
+            mask = mask & where.to_numpy(dtype=bool)
+        return frame[mask]
 
     def refuse(self, kind, rows, *, rule, message, column=None, outcome="failed", level="error"):
         """Mark ``rows`` failed (or skipped) with one problem each."""
         if not len(rows):
             return
-        self._pending.pop(kind, None)
         self.frames[kind].loc[rows.index, "outcome"] = outcome
         self.problems.add_rows(
             rows, entity=ENTITY_OF_KIND[kind], rule=rule, level=level, message=message,
@@ -131,7 +125,6 @@ class Context:
         resolved = rows["_env"].notna() & ~named
         rest = rows.loc[resolved, "key"].str.split("|", n=1).str[1]
         rows.loc[resolved, "key"] = rows.loc[resolved, "_env"] + "|" + rest
-        self._pending.pop(kind, None)
         self.frames[kind].loc[rows.index[resolved.to_numpy()], "key"] = rows.loc[resolved, "key"]
         unknown = rows[rows["_env"].isna()]
         self.refuse(

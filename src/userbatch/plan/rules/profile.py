@@ -124,8 +124,7 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
     """R3: a changed email does not overwrite Primary Email; warn on the users row."""
     if ctx.options.sync_primary_email:
         return
-    rows = ctx.pending("users")
-    rows = rows[rows["email"].notna().to_numpy()]
+    rows = ctx.pending("users", ctx.frames["users"]["email"].notna())
     email = planned.assign(_key=lower(planned["user_name"]))
     email = email[email["user_type"].ne("stub") & email["primary_email"].notna()]
     pairs = rows[["key", "email"]].merge(
@@ -143,8 +142,7 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
 def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
     """R10: at most 7 non-interactive users per environment (non-application, any status);
     the users rows that would make the 8th, in input order."""
-    rows = ctx.pending("users")
-    setting = rows[rows["access_mode"].eq("non-interactive").to_numpy()]
+    setting = ctx.pending("users", ctx.frames["users"]["access_mode"].eq("non-interactive"))
     if setting.empty:
         return setting
     counted = planned[

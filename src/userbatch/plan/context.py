@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from userbatch.errors import UsageError
-from userbatch.frames import isin
+from userbatch.frames import isin, lookup
 from userbatch.plan.changes import ChangeLog
 from userbatch.problems import Problems
 from userbatch.state.model import State
@@ -35,6 +35,12 @@ class PlanOptions:
 
 def lower(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.lower()
+
+
+def name_catalog(names: pd.Series, keys: pd.Series | None = None) -> pd.Series:
+    """Canonical names indexed by their case-insensitive key (``keys``, default the names)."""
+    index = lower(names if keys is None else keys)
+    return pd.Series(names.to_numpy(), index=index.to_numpy(), dtype="str")
 
 
 class Context:
@@ -95,6 +101,14 @@ class Context:
             + f" is neither in the environment nor created by this input ({what})",
         )  # fmt: skip
         return rows[known.to_numpy()]
+
+    def known_names(self, kind, rows, *, probe, catalog, into, rule, column, message):
+        """Rows with ``into`` set to the canonical name their lower-cased ``probe`` finds in
+        ``catalog`` (see ``name_catalog``); the rest fail ``rule`` with ``message(rows)``."""
+        rows = rows.assign(**{into: lookup(probe, catalog)})
+        unknown = rows[rows[into].isna().to_numpy()]
+        self.refuse(kind, unknown, rule=rule, column=column, message=message(unknown))
+        return rows.drop(unknown.index)
 
     # environments ----------------------------------------------------------------------
     def default_environment(self, why: str) -> str:

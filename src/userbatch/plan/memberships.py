@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from userbatch.frames import isin
-from userbatch.plan.context import Context, lower
+from userbatch.frames import isin, lookup
+from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan
 
@@ -34,16 +34,15 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
 
 def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     rows = ctx.pending("memberships")
-    groups = dict(zip(lower(ctx.state.groups["name"]), ctx.state.groups["name"], strict=True))
-    rows = rows.assign(_group=lower(rows["group"]).map(groups))
-    unknown = rows[rows["_group"].isna().to_numpy()]
-    ctx.refuse(
-        "memberships", unknown, rule="unknown_group", column="group",
-        message="no group named " + unknown["group"] + " in the tenant (groups are not created by memberships)",
+    groups = name_catalog(ctx.state.groups["name"])
+    rows = ctx.known_names(
+        "memberships", rows, probe=lower(rows["group"]), catalog=groups, into="_group",
+        rule="unknown_group", column="group",
+        message=lambda unknown: "no group named " + unknown["group"]
+        + " in the tenant (groups are not created by memberships)",
     )  # fmt: skip
-    rows = rows.drop(unknown.index)
     # A member resolves as a group when a group has that name, else as a UPN.
-    member_group = lower(rows["member"]).map(groups)
+    member_group = lookup(lower(rows["member"]), groups)
     rows = rows.assign(
         _member=member_group.fillna(lower(rows["member"])).astype("str"),
         _is_group=member_group.notna(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from userbatch.frames import isin, lookup
-from userbatch.plan.context import Context, lower
+from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan
 
@@ -41,14 +41,11 @@ def _resolve(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     rows = ctx.refuse_unknown_users(
         "licenses", rows, isin(rows["key_upn"], tenant.users["_key"]), rows["user_principal_name"]
     )
-    skus = dict(zip(lower(ctx.state.skus["sku"]), ctx.state.skus["sku"], strict=True))
-    rows = rows.assign(_sku=lower(rows["sku"]).map(skus))
-    unknown = rows[rows["_sku"].isna().to_numpy()]
-    ctx.refuse(
-        "licenses", unknown, rule="unknown_sku", column="sku",
-        message="no SKU named " + unknown["sku"] + " in the tenant",
+    rows = ctx.known_names(
+        "licenses", rows, probe=lower(rows["sku"]), catalog=name_catalog(ctx.state.skus["sku"]),
+        into="_sku", rule="unknown_sku", column="sku",
+        message=lambda unknown: "no SKU named " + unknown["sku"] + " in the tenant",
     )  # fmt: skip
-    rows = rows.drop(unknown.index)
     return rows.assign(_pair=rows["key_upn"] + "|" + rows["_sku"].astype("str"))
 
 

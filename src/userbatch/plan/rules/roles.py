@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from userbatch.frames import isin
-from userbatch.plan.context import Context, lower
+from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 
 ROLE_COLUMNS = ["environment", "user_principal_name", "role"]
@@ -40,16 +40,13 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
     rows = ctx.resolve_environments("roles", ctx.pending("roles"))
     rows = rows.assign(_upn=lower(rows["user_principal_name"]))
     roles = ctx.state.security_roles
-    catalog = dict(
-        zip(roles["environment"] + "|" + lower(roles["role"]), roles["role"], strict=True)
-    )
-    rows = rows.assign(_role=(rows["_env"] + "|" + lower(rows["role"])).map(catalog))
-    unknown = rows[rows["_role"].isna().to_numpy()]
-    ctx.refuse(
-        "roles", unknown, rule="unknown_role", column="role",
-        message="no security role " + unknown["role"] + " in environment " + unknown["_env"],
+    rows = ctx.known_names(
+        "roles", rows, probe=lower(rows["_env"] + "|" + rows["role"]),
+        catalog=name_catalog(roles["role"], roles["environment"] + "|" + roles["role"]),
+        into="_role", rule="unknown_role", column="role",
+        message=lambda unknown: "no security role " + unknown["role"] + " in environment "
+        + unknown["_env"],
     )  # fmt: skip
-    rows = rows.drop(unknown.index)
     rows = ctx.refuse_unknown_users(
         "roles",
         rows,

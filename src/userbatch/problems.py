@@ -91,9 +91,6 @@ class Problems:
     def __len__(self) -> int:
         return sum(len(p) for p in self._parts)
 
-    def count(self, level: str) -> int:
-        return sum(int((p["level"] == level).sum()) for p in self._parts)
-
 
 def empty_problems() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="str") for c in PROBLEM_COLUMNS})

@@ -75,16 +75,6 @@ def _braced(joined: pa.Array) -> pa.Array:
     return pa.LargeStringArray.from_buffers(len(joined), joined.buffers()[1], pa.py_buffer(out))
 
 
-def quote(values: pd.Series) -> pd.Series:
-    """Each value as a JSON string literal; missing as ``null``."""
-    quoted = pc.binary_join_element_wise(
-        _scalar('"'), _escaped(_text(values)), _scalar('"'), _scalar("")
-    )
-    out = pc.fill_null(quoted, _scalar("null")).to_pandas().astype("str")
-    out.index = values.index
-    return out
-
-
 def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = None) -> pd.Series:
     """One JSON object per row of ``frame`` over ``columns``.
 

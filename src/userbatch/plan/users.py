@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +20,6 @@ FIELDS = [c for c in TENANT_USER_COLUMNS if c != "user_principal_name"]
 @dataclass
 class TenantPlan:
     users: pd.DataFrame  # planned tenant users, with _key
-    created: set = field(default_factory=set)  # lower UPNs created by this run
     license_removals: pd.DataFrame | None = None  # derived by delete/disable: _key, sku, rows
     membership_removals: pd.DataFrame | None = None  # derived: group, member, rows
     reassign_stubs: pd.DataFrame | None = None  # R13 with --reassign-stub-records
@@ -35,7 +34,7 @@ def plan_users(ctx: Context) -> TenantPlan:
     updated = _updates(ctx, upserts[isin(upserts["key"], current["_key"])], current)
     new_users = _new_users(ctx, creates)
     planned = pd.concat([updated, new_users], ignore_index=True)
-    tenant = TenantPlan(users=planned, created=set(new_users["_key"]), reassign_stubs=reassign)
+    tenant = TenantPlan(users=planned, reassign_stubs=reassign)
     disables = rows[rows["action"].eq("disable").to_numpy() & exists]
     deletes = rows[rows["action"].eq("delete").to_numpy()]
     _refuse_missing_disables(ctx, rows[rows["action"].eq("disable").to_numpy() & ~exists])

@@ -12,14 +12,14 @@ import pandas as pd
 
 from userbatch.frames import isin
 from userbatch.plan.changes import CHANGE_COLUMNS
-from userbatch.plan.context import PENDING, Context, PlanOptions, lower
+from userbatch.plan.context import PENDING, Context, PlanOptions, env_user_key, lower
 from userbatch.plan.diff import table_writes
 from userbatch.plan.memberships import plan_memberships
 from userbatch.plan.mirror import plan_mirror
 from userbatch.plan.rules.enablement import derive_environment_users
 from userbatch.plan.rules.licenses import plan_licenses
 from userbatch.plan.rules.profile import diff_environment_users, r10_violations, warn_primary_email
-from userbatch.plan.rules.roles import plan_roles, warn_roleless
+from userbatch.plan.rules.roles import plan_roles, role_key, warn_roleless
 from userbatch.plan.rules.stubs import plan_records, reassign_stub_records
 from userbatch.plan.users import plan_users
 from userbatch.problems import Problems
@@ -144,28 +144,13 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
     if reassign is None or reassign.empty:
         return roles
     stubs = _converted(ctx.state, reassign)
-    pairs = set(stubs["environment"] + "|" + lower(stubs["user_name"]))
     stub_roles = ctx.state.roles
-    old = stub_roles[
-        isin((stub_roles["environment"] + "|" + lower(stub_roles["user_principal_name"])), pairs)
-    ]
-    keys = set(old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"])
+    old = stub_roles[isin(env_user_key(stub_roles, "user_principal_name"), env_user_key(stubs))]
+    keys = role_key(old)
     ctx.changes.add(
-        change="remove_role", entity="role", rule="R13", environment=old["environment"],
-        key=old["environment"] + "|" + lower(old["user_principal_name"]) + "|" + old["role"],
-    )  # fmt: skip
-    return roles[
-        ~isin(
-            (
-                roles["environment"]
-                + "|"
-                + lower(roles["user_principal_name"])
-                + "|"
-                + roles["role"]
-            ),
-            keys,
-        )
-    ]
+        change="remove_role", entity="role", rule="R13", environment=old["environment"], key=keys
+    )
+    return roles[~isin(role_key(roles), keys)]
 
 
 def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> None:

@@ -37,6 +37,12 @@ def lower(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.lower()
 
 
+def env_user_key(frame: pd.DataFrame, column: str = "user_name") -> pd.Series:
+    """``environment|user`` with the user lower-cased: how environment users, their roles
+    and record owners are matched."""
+    return frame["environment"] + "|" + lower(frame[column])
+
+
 def name_catalog(names: pd.Series, keys: pd.Series | None = None) -> pd.Series:
     """Canonical names indexed by their case-insensitive key (``keys``, default the names)."""
     index = lower(names if keys is None else keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from userbatch.frames import isin
-from userbatch.plan.context import Context, lower
+from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import ENV_USER_COLUMNS
 from userbatch.vocabulary import MAX_NON_INTERACTIVE
@@ -16,7 +16,7 @@ CREATED = [c for c in ENV_USER_COLUMNS if c not in ("environment", "invitation_r
 
 
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.set_index(frame["environment"] + "|" + lower(frame["user_name"]))
+    return frame.set_index(env_user_key(frame))
 
 
 def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:

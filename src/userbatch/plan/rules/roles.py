@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 
 from userbatch.frames import isin
-from userbatch.plan.context import Context, lower, name_catalog
+from userbatch.plan.context import Context, env_user_key, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 
 ROLE_COLUMNS = ["environment", "user_principal_name", "role"]
 
 
 def role_key(frame: pd.DataFrame) -> pd.Series:
-    return frame["environment"] + "|" + lower(frame["user_principal_name"]) + "|" + frame["role"]
+    return env_user_key(frame, "user_principal_name") + "|" + frame["role"]
 
 
 def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) 
         | isin(rows["_upn"], lower(env_users["user_name"])),
         rows["user_principal_name"],
     )
-    env_keys = env_users["environment"] + "|" + lower(env_users["user_name"])
+    env_keys = env_user_key(env_users)
     absent = rows[~isin((rows["_env"] + "|" + rows["_upn"]), env_keys).to_numpy()]
     ctx.refuse(
         "roles", absent, rule="R11", column="user_principal_name",
@@ -72,9 +72,7 @@ def _r11_enabled_users(
     ctx: Context, assigns: pd.DataFrame, env_users: pd.DataFrame
 ) -> pd.DataFrame:
     """R11: a role assignment needs an enabled user, unless the environment allows it."""
-    status = env_users.set_index(env_users["environment"] + "|" + lower(env_users["user_name"]))[
-        "status"
-    ]
+    status = env_users.set_index(env_user_key(env_users))["status"]
     allow = ctx.environments.set_index("name")["allow_role_assignment_on_disabled_users"]
     allowed = isin(lower(assigns["environment"].map(allow).astype("str")), ["yes", "true", "1"])
     disabled = (
@@ -96,10 +94,9 @@ def _r9_default_roles(
     """R9: a Global admin's new environment user gets System Administrator from the system."""
     admins = tenant.loc[tenant["admin_role"].eq("Global admin"), "_key"]
     old = ctx.state.environment_users
-    old_keys = old["environment"] + "|" + lower(old["user_name"])
+    old_keys = env_user_key(old)
     new = env_users[
-        isin(lower(env_users["user_name"]), admins)
-        & ~isin((env_users["environment"] + "|" + lower(env_users["user_name"])), old_keys)
+        isin(lower(env_users["user_name"]), admins) & ~isin(env_user_key(env_users), old_keys)
     ]
     catalog = ctx.state.security_roles
     has_role = set(catalog.loc[catalog["role"].eq("System Administrator"), "environment"])
@@ -120,9 +117,9 @@ def _r8_removed_every_role(ctx, removed, env_users, planned) -> None:
     """R8: removing every role of an enabled user does not disable it."""
     if removed.empty:
         return
-    left = planned["environment"] + "|" + lower(planned["user_principal_name"])
+    left = env_user_key(planned, "user_principal_name")
     enabled = env_users[env_users["status"].eq("enabled")]
-    enabled_keys = enabled["environment"] + "|" + lower(enabled["user_name"])
+    enabled_keys = env_user_key(enabled)
     pair = removed["environment"] + "|" + removed["user_principal_name"]
     hit = removed[(~isin(pair, left) & isin(pair, enabled_keys)).to_numpy()]
     ctx.note(
@@ -141,8 +138,8 @@ def warn_roleless(
     ``touched``: the ``environment|user`` keys this run creates or enables.
     """
     users = env_users[env_users["status"].eq("enabled") & env_users["user_type"].eq("interactive")]
-    pair = users["environment"] + "|" + lower(users["user_name"])
-    with_role = roles["environment"] + "|" + lower(roles["user_principal_name"])
+    pair = env_user_key(users)
+    with_role = env_user_key(roles, "user_principal_name")
     lonely = users[isin(pair, touched) & ~isin(pair, with_role)]
     ctx.problems.add(
         pd.DataFrame(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from userbatch.frames import isin, lookup
-from userbatch.plan.context import Context, lower
+from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.state.model import TABLES
 from userbatch.vocabulary import COLUMNS, ROW_META_COLUMNS, STUB_ROLE
@@ -54,7 +54,7 @@ def plan_records(
     rows = rows[~failed.to_numpy()]
     stubs = _new_stubs(ctx, rows)
     rows.loc[rows["_owner"].isna(), "_owner"] = (rows["_env"] + "|" + lower(rows["owner"])).map(
-        stubs.set_index(stubs["environment"] + "|" + lower(stubs["user_name"]))["user_name"]
+        stubs.set_index(env_user_key(stubs))["user_name"]
     )
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
@@ -159,8 +159,8 @@ def reassign_stub_records(
     """R13 with --reassign-stub-records: the stub's records move to the new real user."""
     if converted.empty:
         return records
-    owner_key = records["environment"] + "|" + lower(records["owner"])
-    new_owner = converted["environment"] + "|" + lower(converted["user_name"])
+    owner_key = env_user_key(records, "owner")
+    new_owner = env_user_key(converted)
     target = pd.Series(converted["user_name"].to_numpy(), index=new_owner)
     hit = records[isin(owner_key, new_owner).to_numpy()]
     after = owner_key.loc[hit.index].map(target)

@@ -15,9 +15,7 @@ RECORD_BASE = {*COLUMNS["records"], *ROW_META_COLUMNS} | {"_row", "_env"}
 
 def _index(env_users: pd.DataFrame, column: str) -> pd.DataFrame:
     keyed = env_users[env_users[column].notna()]
-    return pd.DataFrame(
-        {"_m": keyed["environment"] + "|" + lower(keyed[column]), "user_name": keyed["user_name"]}
-    )
+    return pd.DataFrame({"_m": env_user_key(keyed, column), "user_name": keyed["user_name"]})
 
 
 def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

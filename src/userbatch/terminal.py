@@ -66,21 +66,14 @@ def change_summary(changes: pd.DataFrame, *, done: bool) -> str:
 
 def change_lines(changes: pd.DataFrame) -> list[str]:
     """--verbose: one line per change."""
-    env = changes["environment"].fillna("").astype(str)
+    text = {c: changes[c].astype("str").fillna("") for c in changes.columns}  # categoricals too
+    env = text["environment"]
     where = env.where(env.eq(""), "[" + env + "] ")
-    after = changes["after"].fillna(changes["before"]).fillna("").astype(str)
-    rule = changes["rule"].fillna("").astype(str)
+    after = text["after"].where(text["after"].ne(""), text["before"])
+    rule = text["rule"]
     rule = rule.where(rule.eq(""), " (" + rule + ")")
     return (
-        where
-        + changes["change"]
-        + " "
-        + changes["entity"]
-        + " "
-        + changes["key"].astype(str)
-        + " "
-        + after
-        + rule
+        where + text["change"] + " " + text["entity"] + " " + text["key"] + " " + after + rule
     ).tolist()
 
 

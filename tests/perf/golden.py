@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pandas as pd
 from userbatch import jobs
 
 GENERATOR = Path(__file__).with_name("generate.py")
+TENANT_PREFIX = r"[^,\"]*/tenant/"  # a copied record's inputs lie in another folder
 
 
 def run(tenant: Path, out: Path) -> None:
@@ -42,11 +44,13 @@ def _rows(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if path.name == "credentials.csv":
         frame = frame[["user_principal_name"]]
+    for column in frame.columns:  # the tenant's folder differs between copies of a record
+        frame[column] = frame[column].str.replace(TENANT_PREFIX, "", regex=True)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
 def _counts(path: Path) -> dict:
-    summary = json.loads(path.read_text())
+    summary = json.loads(re.sub(TENANT_PREFIX, "", path.read_text()))
     return {k: v for k, v in summary.items() if not k.startswith(("timings", "store_fingerprint"))}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from userbatch.emit.entra import Entry, counted, file_slug, write_table
+from userbatch.plan.changes import as_text
 from userbatch.vocabulary import COLUMNS, SOURCE_COLUMNS
 
 RECORD_FILE = "records-{environment}-{table}.csv"
@@ -25,7 +26,9 @@ def record_rows(plan) -> pd.DataFrame:
     """One row per record change, in plan order: environment, table, record_id, extra
     columns, owner."""
     changes = plan.changes
-    chosen = changes[changes["entity"].eq("record") & changes["change"].isin(RECORD_CHANGES)]
+    chosen = as_text(
+        changes[changes["entity"].eq("record") & changes["change"].isin(RECORD_CHANGES)]
+    )
     records = plan.planned.records
     records = records.set_axis(
         records["environment"] + "|" + records["table"] + "|" + records["record_id"]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from userbatch.errors import FatalError
+from userbatch.plan.changes import as_text
 
 VERSION_LINE = ["version:v1.0"]
 
@@ -63,7 +64,7 @@ DELETE_FILE = "04-entra-bulk-delete-users.csv"
 
 def tenant_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """The tenant-level changes (blank environment), in plan order."""
-    return changes[changes["environment"].isna()].reset_index(drop=True)
+    return as_text(changes[changes["environment"].isna()].reset_index(drop=True))
 
 
 def lower(values: pd.Series) -> pd.Series:

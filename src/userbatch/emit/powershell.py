@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from userbatch.emit.entra import Entry, lower, membership_changes, tenant_changes
+from userbatch.plan.changes import as_text
 
 SCRIPT_NAME = "userbatch-changes.ps1"
 
@@ -93,7 +94,7 @@ def write_script(out_dir: Path, plan) -> Entry:
 def render_script(plan) -> str:
     changes = plan.changes
     tenant = tenant_changes(changes)
-    environment = changes[changes["environment"].notna()]
+    environment = as_text(changes[changes["environment"].notna()])
     sections = [
         _created_user_extras(plan, tenant),
         _user_updates(plan, tenant),

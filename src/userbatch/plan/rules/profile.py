@@ -3,137 +3,198 @@ email, R4 enable/disable, R6 invitations, access modes (R9, R10)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from userbatch.frames import isin
-from userbatch.plan.context import Context, env_user_key, lower
+from userbatch.plan.context import PENDING, Context, lower
 from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.rules.enablement import (
+    as_series,
+    encode,
+    equal,
+    first_match,
+    flags,
+    fold,
+    folded,
+    joined,
+    marks,
+    positions,
+    text,
+)
 from userbatch.state.model import ENV_USER_COLUMNS
 from userbatch.vocabulary import MAX_NON_INTERACTIVE
 
 PROFILE = ["user_name", "full_name", "title", "main_phone", "mobile_phone", "fax", "address"]
 CREATED = [c for c in ENV_USER_COLUMNS if c not in ("environment", "invitation_required")]
+CHUNK = 65_536  # created users per change part
 
 
-def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.set_index(env_user_key(frame))
+def _match(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
+    """Per ``new`` row, its ``old`` row by ``env_user_key``, -1 where none: the users are
+    numbered by the old table's (the smaller) and the new one probed against them."""
+    users = pc.dictionary_encode(folded(old["user_name"]), null_encoding="encode")
+    new_users = positions(folded(new["user_name"]), users.dictionary)
+    (old_env, new_env), _ = encode(text(old["environment"]), text(new["environment"]))
+    size = len(users.dictionary) + 1
+    old_pairs = old_env * size + users.indices.to_numpy().astype(np.int64)
+    return first_match(new_env * size + new_users, old_pairs)
+
+
+def _texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column ``str`` (converted once here, not per look-up)."""
+    other = [c for c in ENV_USER_COLUMNS if frame[c].dtype != "str"]
+    return frame.astype(dict.fromkeys(other, "str")) if other else frame
+
+
+def _same(before: pa.Array, after: pa.Array) -> np.ndarray:
+    """Equal cells, two missing ones included."""
+    both_missing = pc.and_(pc.is_null(before), pc.is_null(after))
+    return flags(pc.equal(before, after)) | both_missing.to_numpy(zero_copy_only=False)
+
+
+def _cells(frame: pd.DataFrame, column: str, at: np.ndarray) -> pa.Array:
+    return text(frame[column]).take(pa.array(at, type=pa.int64()))
+
+
+def _objects(frame, at, columns, include=None) -> pd.Series:
+    """JSON objects of ``frame`` rows at positions ``at``: only those rows are gathered."""
+    rows = pd.DataFrame({c: as_series(_cells(frame, c, at)) for c in columns})
+    if include is not None:
+        include = pd.DataFrame(include)
+    return json_objects(rows, columns, include)
 
 
 def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
-    """Emit the changes; return the ``environment|user`` keys created or enabled (for R8)."""
-    old = _keyed(ctx.state.environment_users)
-    new = _keyed(planned)
-    created = new[
-        ~isin(new.index, old.index) & new["user_type"].ne("stub").to_numpy()
-    ]  # stubs: R12
-    _add(
-        ctx, "create_user", created, after=json_objects(created, CREATED, created[CREATED].notna())
-    )
-    both = new.index[isin(new.index, old.index)]
+    """Emit the changes; return the ``environment|user`` keys created or enabled (for R8),
+    indexed by their rows' positions in ``planned``."""
+    old = ctx.state.environment_users
+    planned = _texts(planned)
+    match = _match(old, planned)
+    known = match >= 0
+    stub = equal(text(planned["user_type"]), "stub")
+    created = np.flatnonzero(~known & ~stub)  # stubs: R12
+    _created(ctx, planned, created)
+    was_stub = np.zeros(len(planned), dtype=bool)
+    was_stub[known] = equal(_cells(old, "user_type", match[known]), "stub")
     # R13: a stub replaced by the real user of the same name is deleted, the user created.
-    converted = both[
-        old.loc[both, "user_type"].eq("stub").to_numpy()
-        & new.loc[both, "user_type"].ne("stub").to_numpy()
-    ]
+    converting = known & was_stub & ~stub
+    converted = np.flatnonzero(converting)
+    gone = match[converted]
+    before = _objects(old, gone, ["user_name", "status"])
+    _add(ctx, "delete_stub", old, gone, rule="R13", before=before)
+    _created(ctx, planned, converted, rule="R13")
+    both = np.flatnonzero(known & ~converting)
+    if len(converted):  # Index.difference sorted these by key: keep that order
+        both = both[pc.sort_indices(_keys(planned, both)).to_numpy()]
+    was = match[both]
+    changed = {c: ~_same(_cells(old, c, was), _cells(planned, c, both)) for c in PROFILE}
+    touched = np.logical_or.reduce(list(changed.values()))
+    include = {c: changed[c][touched] for c in PROFILE}
     _add(
-        ctx,
-        "delete_stub",
-        old.loc[converted],
-        rule="R13",
-        before=json_objects(old.loc[converted], ["user_name", "status"]),
-    )
-    fresh = new.loc[converted]
-    _add(
-        ctx,
-        "create_user",
-        fresh,
-        rule="R13",
-        after=json_objects(fresh, CREATED, fresh[CREATED].notna()),
-    )
-    both = both.difference(converted)
-    before, after = old.loc[both], new.loc[both]
-    changed = ~(
-        after[PROFILE].eq(before[PROFILE]).fillna(False)
-        | (after[PROFILE].isna() & before[PROFILE].isna())
-    )
-    touched = changed.any(axis=1)
-    _add(
-        ctx, "update_user", after[touched], rule="R2",
-        before=json_objects(before[touched], PROFILE, changed[touched]),
-        after=json_objects(after[touched], PROFILE, changed[touched]),
+        ctx, "update_user", planned, both[touched], rule="R2",
+        before=_objects(old, was[touched], PROFILE, include),
+        after=_objects(planned, both[touched], PROFILE, include),
     )  # fmt: skip
-    enabled = _status(ctx, before, after)
-    _field(ctx, "set_access_mode", "access_mode", before, after, rule="R10")
-    _field(ctx, "update_primary_email", "primary_email", before, after, rule="R3")
-    return pd.Series(created.index.append(enabled), dtype="str")
+    enabled = _status(ctx, old, planned, was, both)
+    _field(ctx, "set_access_mode", "access_mode", old, planned, was, both, rule="R10")
+    _field(ctx, "update_primary_email", "primary_email", old, planned, was, both, rule="R3")
+    at = np.concatenate([created, enabled])
+    return as_series(_keys(planned, at), pd.Index(at))
 
 
-def _status(ctx: Context, before: pd.DataFrame, after: pd.DataFrame) -> pd.Index:
-    enable = after[before["status"].eq("disabled") & after["status"].eq("enabled")]
-    disable = after[before["status"].eq("enabled") & after["status"].eq("disabled")]
+def _created(ctx, planned, at, rule=None) -> None:
+    """create_user for the rows at ``at`` (no stubs), every set field in its JSON. In
+    chunks: the gathered fields and their JSON are then held for one chunk at a time."""
+    for lo in range(0, len(at), CHUNK):
+        part = at[lo : lo + CHUNK]
+        notna = {c: flags(pc.is_valid(_cells(planned, c, part))) for c in CREATED}
+        after = _objects(planned, part, CREATED, notna)
+        _add(ctx, "create_user", planned, part, rule=rule, after=after)
+
+
+def _keys(frame: pd.DataFrame, at: np.ndarray) -> pa.Array:
+    """``env_user_key`` of the rows at ``at``."""
+    return joined(_cells(frame, "environment", at), fold(_cells(frame, "user_name", at)))
+
+
+def _status(ctx, old, planned, was, at) -> np.ndarray:
+    before, after = _cells(old, "status", was), _cells(planned, "status", at)
+    enable = at[equal(before, "disabled") & equal(after, "enabled")]
+    disable = at[equal(before, "enabled") & equal(after, "disabled")]
     _add(
-        ctx,
-        "enable_user",
-        enable,
-        rule="R4",
-        before='{"status": "disabled"}',
-        after='{"status": "enabled"}',
-    )
+        ctx, "enable_user", planned, enable, rule="R4",
+        before='{"status": "disabled"}', after='{"status": "enabled"}',
+    )  # fmt: skip
     # R6: a user enabled again needs a new invitation.
-    _add(ctx, "invitation_required", enable, rule="R6", after='{"invitation_required": "yes"}')
+    after = '{"invitation_required": "yes"}'
+    _add(ctx, "invitation_required", planned, enable, rule="R6", after=after)
     _add(
-        ctx,
-        "disable_user",
-        disable,
-        rule="R4",
-        before='{"status": "enabled"}',
-        after='{"status": "disabled"}',
-    )
-    return enable.index
+        ctx, "disable_user", planned, disable, rule="R4",
+        before='{"status": "enabled"}', after='{"status": "disabled"}',
+    )  # fmt: skip
+    return enable
 
 
-def _field(ctx, change, column, before, after, *, rule) -> None:
-    moved = after[
-        ~(
-            after[column].eq(before[column]).fillna(False)
-            | (after[column].isna() & before[column].isna())
-        )
-    ]
-    was = before.loc[moved.index]
+def _field(ctx, change, column, old, planned, was, at, *, rule) -> None:
+    moved = ~_same(_cells(old, column, was), _cells(planned, column, at))
     _add(
-        ctx, change, moved, rule=rule,
-        before=json_objects(was, [column]), after=json_objects(moved, [column]),
+        ctx, change, planned, at[moved], rule=rule,
+        before=_objects(old, was[moved], [column]), after=_objects(planned, at[moved], [column]),
     )  # fmt: skip
 
 
-def _add(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, before=None, after=None):
-    if rows.empty:
+def _add(
+    ctx, change: str, frame: pd.DataFrame, at: np.ndarray, *, rule=None, before=None, after=None
+):
+    """Changes for ``frame`` rows at positions ``at``; ``before``/``after``: a text for all
+    or a Series in the order of ``at``. One part per entity, in order of first appearance."""
+    if not len(at):
         return
-    entity = rows["user_type"].eq("stub").map({True: "stub", False: "environment_user"})
-    for name, part in rows.groupby(entity.to_numpy(), sort=False):
-        index = part.index
+    stub = equal(_cells(frame, "user_type", at), "stub")
+    for entity, mine in (("stub", stub), ("environment_user", ~stub))[:: 1 if stub[0] else -1]:
+        if not mine.any():
+            continue
+        at_mine = at[mine]
         ctx.changes.add(
-            change=change, entity=name, key=lower(part["user_name"]).set_axis(index),
-            environment=part["environment"].set_axis(index), rule=rule,
-            before=before.loc[index] if isinstance(before, pd.Series) else before,
-            after=after.loc[index] if isinstance(after, pd.Series) else after,
+            change=change, entity=entity,
+            key=as_series(fold(_cells(frame, "user_name", at_mine))),
+            environment=as_series(_cells(frame, "environment", at_mine)), rule=rule,
+            before=_part(before, mine), after=_part(after, mine),
         )  # fmt: skip
+
+
+def _part(value, mine: np.ndarray):
+    return value[mine].reset_index(drop=True) if isinstance(value, pd.Series) else value
 
 
 def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.DataFrame) -> None:
     """R3: a changed email does not overwrite Primary Email; warn on the users row."""
     if ctx.options.sync_primary_email:
         return
-    rows = ctx.pending("users", ctx.frames["users"]["email"].notna())
-    email = planned.assign(_key=lower(planned["user_name"]))
-    email = email[email["user_type"].ne("stub") & email["primary_email"].notna()]
-    pairs = rows[["key", "email"]].merge(
-        email[["_key", "primary_email", "environment"]], left_on="key", right_on="_key"
+    users = ctx.frames["users"]
+    rows = np.flatnonzero(
+        users["outcome"].eq(PENDING).to_numpy() & users["email"].notna().to_numpy()
     )
-    differ = pairs[lower(pairs["email"]).ne(lower(pairs["primary_email"])).to_numpy()]
-    hit = rows[isin(rows["key"], differ["key"]).to_numpy()]
+    keys = pc.dictionary_encode(text(users["key"]).take(pa.array(rows)), null_encoding="encode")
+    mine = np.flatnonzero(
+        ~equal(text(planned["user_type"]), "stub")
+        & flags(pc.is_valid(text(planned["primary_email"])))
+    )
+    # Each environment user's users row(s) by key, then their emails compared (lower-cased).
+    row_of = keys.indices.to_numpy().astype(np.int64)
+    owner = positions(fold(_cells(planned, "user_name", mine)), keys.dictionary)
+    pairs = pd.DataFrame({"code": owner, "p": np.arange(len(mine))}).merge(
+        pd.DataFrame({"code": row_of, "u": np.arange(len(rows))}), on="code"
+    )
+    email = fold(text(users["email"]).take(pa.array(rows[pairs["u"].to_numpy()])))
+    primary = fold(_cells(planned, "primary_email", mine[pairs["p"].to_numpy()]))
+    differ = pairs["code"].to_numpy()[flags(pc.not_equal(email, primary))]
+    hit = rows[marks(differ, len(keys.dictionary) + 1)[row_of]]
     ctx.note(
-        "users", hit, rule="R3", column="email",
+        "users", users.iloc[hit], rule="R3", column="email",
         message="Primary Email in the environment stays as it is (not synchronized, to prevent data "
         "loss); rerun with --sync-primary-email to overwrite it",
     )  # fmt: skip

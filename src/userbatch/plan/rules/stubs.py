@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from userbatch.frames import isin, lookup
+from userbatch.frames import isin
 from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.rules.enablement import (
+    as_series,
+    encode,
+    first_match,
+    flags,
+    fold,
+    folded,
+    gather,
+    joined,
+    positions,
+    text,
+)
 from userbatch.state.model import TABLES
 from userbatch.vocabulary import COLUMNS, ROW_META_COLUMNS, STUB_ROLE
 
 RECORD_BASE = {*COLUMNS["records"], *ROW_META_COLUMNS} | {"_row", "_env"}
 
 
-def _index(env_users: pd.DataFrame, column: str) -> pd.DataFrame:
-    keyed = env_users[env_users[column].notna()]
-    return pd.DataFrame({"_m": env_user_key(keyed, column), "user_name": keyed["user_name"]})
+def _owner_codes(rows: pd.DataFrame, env_users: pd.DataFrame, columns) -> tuple:
+    """(probe, {column: codes}): ``environment|owner`` of each row and ``environment|value``
+    of each environment user as codes, numbered by the rows' (few) owners; an environment
+    user whose value is missing or no row's owner codes as matching nothing."""
+    owners = pc.dictionary_encode(folded(rows["owner"]), null_encoding="encode")
+    size = len(owners.dictionary) + 1
+    envs = pc.unique(text(env_users["environment"]))
+    probe = positions(text(rows["_env"]), envs) * size + owners.indices.to_numpy().astype(np.int64)
+    env = positions(text(env_users["environment"]), envs) * size
+    codes = {}
+    for column in columns:
+        values = text(env_users[column])
+        user = positions(fold(values), owners.dictionary)
+        codes[column] = np.where(flags(pc.is_valid(values)), env + user, -1)
+    return probe, codes
 
 
 def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -23,16 +50,22 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
 
     Returns (matched user_name or missing, number of full-name matches).
     """
-    probe = rows["_env"] + "|" + lower(rows["owner"])
-    owner = pd.Series(pd.NA, index=rows.index, dtype="str")
+    probe, codes = _owner_codes(rows, env_users, ("user_name", "primary_email", "full_name"))
+    found = np.full(len(rows), -1)
     for column in ("user_name", "primary_email"):
-        found = _index(env_users, column).drop_duplicates("_m").set_index("_m")["user_name"]
-        owner = owner.fillna(lookup(probe, found))
-    names = _index(env_users, "full_name")
-    count = probe.map(names["_m"].value_counts()).fillna(0).astype("int64")
-    unique = names.drop_duplicates("_m", keep=False).set_index("_m")["user_name"]
-    owner = owner.fillna(lookup(probe, unique))
-    return owner, count.where(owner.isna(), 0)
+        found = np.where(found < 0, first_match(probe, codes[column]), found)
+    names = codes["full_name"]
+    count = np.zeros(len(rows), dtype=np.int64)
+    if len(names):
+        named = names[names >= 0]
+        counts = np.bincount(named, minlength=int(probe.max(initial=0)) + 1)
+        count = np.where(probe < len(counts), counts[np.minimum(probe, len(counts) - 1)], 0)
+        # A full name matches only when one user has it.
+        unique = first_match(probe, names)
+        found = np.where((found < 0) & (count == 1), unique, found)
+    owner = gather(text(env_users["user_name"]), found)
+    count = np.where(found >= 0, 0, count)
+    return as_series(owner, rows.index), pd.Series(count, index=rows.index)
 
 
 def plan_records(
@@ -50,13 +83,15 @@ def plan_records(
         column="owner", message="skipped: the users row of owner " + rows.loc[failed, "owner"] + " did not pass",
     )  # fmt: skip
     rows = rows[~failed.to_numpy()]
-    stubs = _new_stubs(ctx, rows)
-    rows.loc[rows["_owner"].isna(), "_owner"] = (rows["_env"] + "|" + lower(rows["owner"])).map(
-        stubs.set_index(env_user_key(stubs))["user_name"]
-    )
+    stubs, stub_of = _new_stubs(ctx, rows)
+    if len(stubs):
+        owners = pc.coalesce(text(rows["_owner"]), text(stubs["user_name"]).take(pa.array(stub_of)))
+        rows = rows.assign(_owner=as_series(owners, rows.index))
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
-    return records, pd.concat([env_users, stubs], ignore_index=True), stub_roles
+    # Both frames all ``str``: pandas then concatenates Arrow chunks without a copy.
+    env_users = pd.concat([env_users, stubs], ignore_index=True) if len(stubs) else env_users
+    return records, env_users, stub_roles
 
 
 def _r12_ambiguous(ctx, rows, hits, env_users) -> pd.DataFrame:
@@ -82,30 +117,37 @@ def _r12_ambiguous(ctx, rows, hits, env_users) -> pd.DataFrame:
     return rows.drop(ambiguous.index)
 
 
-def _new_stubs(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
-    """R12: one stub per (environment, trimmed case-folded owner), named as first written."""
-    unmatched = rows[rows["_owner"].isna().to_numpy()]
-    firsts = unmatched.assign(
-        _k=unmatched["_env"] + "|" + lower(unmatched["owner"])
-    ).drop_duplicates("_k")
-    owner = firsts["owner"].str.strip()
+def _new_stubs(ctx: Context, rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """R12: one stub per (environment, trimmed case-folded owner), named as first written.
+    Also each row's stub (position), for the rows without an owner."""
+    unmatched = np.flatnonzero(rows["_owner"].isna().to_numpy())
+    (codes,), _ = encode(
+        joined(text(rows["_env"]), folded(rows["owner"])).take(pa.array(unmatched))
+    )
+    same = first_match(codes, codes)  # each unmatched row's first one with its key
+    leaders = np.unique(same)
+    first = unmatched[leaders]
+    firsts_rows = rows.iloc[first]
+    owner = firsts_rows["owner"].str.strip()
+    missing = pd.Series(pd.NA, index=firsts_rows.index, dtype="str")
     stubs = pd.DataFrame(
         {
-            "environment": firsts["_env"],
-            "user_name": owner,
-            "full_name": owner,
-            "primary_email": owner.where(owner.str.contains("@", regex=False)),
-            "user_type": "stub",
-            "status": "disabled",
+            "environment": firsts_rows["_env"], "user_name": owner, "full_name": owner,
+            "title": missing, "primary_email": owner.where(owner.str.contains("@", regex=False)),
+            "main_phone": missing, "mobile_phone": missing, "fax": missing, "address": missing,
+            "access_mode": missing, "user_type": "stub", "status": "disabled",
             "invitation_required": "no",
         }
-    ).reindex(columns=list(TABLES["environment_users"][0]))
+    ).astype("str")[list(TABLES["environment_users"][0])]  # fmt: skip
     ctx.changes.add(
         change="create_stub", entity="stub", key=stubs["user_name"], environment=stubs["environment"],
         rule="R12", after=json_objects(stubs, ["user_name", "full_name", "primary_email", "status"]),
-        rows=firsts, kind="records",
+        rows=firsts_rows, kind="records",
     )  # fmt: skip
-    return stubs.reset_index(drop=True)
+    # Row -> its stub: the stubs are numbered in the order of their first rows.
+    stub_of = np.zeros(len(rows), dtype=np.int64)
+    stub_of[unmatched] = np.searchsorted(leaders, same)
+    return stubs.reset_index(drop=True), stub_of
 
 
 def _stub_roles(ctx: Context, stubs: pd.DataFrame) -> pd.DataFrame:
@@ -126,17 +168,26 @@ def _stub_roles(ctx: Context, stubs: pd.DataFrame) -> pd.DataFrame:
     return roles
 
 
+def _record_keys(frame: pd.DataFrame, environment: str) -> pa.Array:
+    return joined(text(frame[environment]), text(frame["table"]), text(frame["record_id"]))
+
+
 def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
     current = ctx.state.records
-    key_of = lambda f, env: f[env] + "|" + f["table"] + "|" + f["record_id"]  # noqa: E731
-    old_owner = current.set_index(key_of(current, "environment"))["owner"]
-    rows = rows.assign(_key=key_of(rows, "_env"))
-    before = rows["_key"].map(old_owner)
-    moved = rows[(lower(before).fillna("") != lower(rows["_owner"])).to_numpy()]
+    current_keys = _record_keys(current, "environment")
+    keys = _record_keys(rows, "_env")
+    at = pc.index_in(keys, value_set=current_keys)
+    was = text(current["owner"]).take(at)  # missing where the record is new
+    owner = text(rows["_owner"])
+    moved_mask = flags(pc.fill_null(pc.not_equal(pc.fill_null(fold(was), ""), fold(owner)), True))
+    pick = pa.array(moved_mask)
+    moved = rows[moved_mask]
+    key = as_series(keys.filter(pick), moved.index)
+    before = as_series(was.filter(pick), moved.index)
     payload = lambda owner: json_objects(pd.DataFrame({"owner": owner}), ["owner"])  # noqa: E731
     ctx.changes.add(
-        change="assign_record", entity="record", key=moved["_key"], environment=moved["_env"],
-        before=payload(before.loc[moved.index]).where(before.loc[moved.index].notna(), None),
+        change="assign_record", entity="record", key=key, environment=moved["_env"],
+        before=payload(before).where(before.notna(), None),
         after=payload(moved["_owner"]), rows=moved, kind="records",
     )  # fmt: skip
     extra = [c for c in rows.columns if c not in RECORD_BASE and not c.startswith("_")]
@@ -147,7 +198,7 @@ def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
             "owner": moved["_owner"], "data": data,
         }
     )  # fmt: skip
-    kept = current[~isin(key_of(current, "environment"), moved["_key"])]
+    kept = current[~flags(pc.is_in(current_keys, value_set=keys.filter(pick)))]
     return pd.concat([kept, new], ignore_index=True)
 
 

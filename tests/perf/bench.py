@@ -11,7 +11,8 @@ an apply run, both through ``userbatch.jobs.run_plan`` as the CLI calls it. Stag
 the ones run_plan's Timer records (read, validate, plan, apply, reports); ``plan_s`` includes
 loading the store. read/validate/plan come from the plan-only run, apply/reports from the
 apply run. Targets (issue 5) at 1M users: plan ≤ 20 s, apply + reports ≤ 40 s, peak ≤ 3 GiB,
-plan ≤ 20× the bare read.
+plan ≤ 20× the bare read (``plan_over_bare_read``: the plan stage over the bare read;
+``plan_total_over_bare_read`` counts read and validate in too).
 """
 
 from __future__ import annotations
@@ -135,7 +136,10 @@ def figures(users, plan_t, apply_t, bare, plan_peak, init_s) -> dict:
         "plan_total_s": round(plan_time, 3),
         "apply_total_s": round(sum(apply_t.values()), 3),
         "bare_read_s": round(bare, 3),
-        "plan_over_bare_read": round(plan_time / bare, 2) if bare else None,
+        # The target's ratio: the plan stage (store load + reconcile) over the bare read;
+        # the whole plan command (read + validate + plan) over it is printed too.
+        "plan_over_bare_read": round(plan_t.get("plan", 0.0) / bare, 2) if bare else None,
+        "plan_total_over_bare_read": round(plan_time / bare, 2) if bare else None,
         "init_s": round(init_s, 3),
         "plan_peak_rss_mib": round(plan_peak, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
@@ -207,7 +211,8 @@ def _bench(args, existing: int, workdir: Path) -> dict:
     out = figures(args.users, plan_t, apply_t, bare, plan_peak, init_s)
     print(table(plan_t, apply_t, (plan_wall, apply_wall), args.users))
     print(
-        f"bare pyarrow read {bare:.3f} s; plan/bare {out['plan_over_bare_read']}×; peak RSS "
+        f"bare pyarrow read {bare:.3f} s; plan/bare {out['plan_over_bare_read']}× (read+validate+"
+        f"plan/bare {out['plan_total_over_bare_read']}×); peak RSS "
         f"{out['peak_rss_mib']:.0f} MiB (after the plan run {out['plan_peak_rss_mib']:.0f})"
     )
     if profile is not None:

@@ -4,7 +4,7 @@ import pandas as pd
 
 from userbatch.problems import Problems
 from userbatch.reports.model import RunReport
-from userbatch.reports.tables import counts, errors_tables, results_table
+from userbatch.reports.tables import changes_table, counts, errors_tables, results_table
 
 
 def _users():
@@ -145,3 +145,31 @@ def test_results_join_stays_right_when_problems_come_out_of_row_order():
     assert results["level"].value_counts().to_dict() == {"warning": rows // 2, "error": rows // 2}
     assert results.iloc[1]["message"] == "w; e"
     assert results.iloc[0]["message"] == "w"
+
+
+def test_results_built_in_chunks_match_the_whole_table(monkeypatch):
+    from userbatch.reports import tables
+
+    whole = results_table(_report())
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 1)
+    pd.testing.assert_frame_equal(results_table(_report()), whole)
+
+
+def test_a_password_field_is_dropped_from_any_chunk_of_the_change_log(monkeypatch):
+    from userbatch.reports import tables
+
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 2)
+    after = ['{"a": 1}'] * 5 + ['{"a": 2, "password": "Pw-1"}']
+    changes = pd.DataFrame({"entity": ["user"] * 6, "change": ["update_user"] * 6,
+                            "before": [None] * 6, "after": after})  # fmt: skip
+    table = changes_table(_report(changes=changes))
+    assert table["after"].tolist() == ['{"a": 1}'] * 5 + ['{"a": 2}']
+    assert table["before"].isna().all()
+
+
+def test_counts_sort_by_name_whatever_the_category_order():
+    changes = pd.DataFrame({"entity": ["user", "license"], "change": ["b", "a"]})
+    coded = changes.astype({"entity": pd.CategoricalDtype(["user", "license"]),
+                            "change": pd.CategoricalDtype(["b", "a", "unused"])})  # fmt: skip
+    assert counts(_report(changes=coded)) == counts(_report(changes=changes))
+    assert counts(_report(changes=coded))[0] == {"entity": "license", "change": "a", "count": 1}

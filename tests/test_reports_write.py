@@ -171,3 +171,34 @@ def test_default_report_dir_is_a_utc_timestamp_and_the_command(tmp_path):
     assert path == tmp_path / "20250304T050607Z-plan"
     path.mkdir()
     assert default_report_dir("plan", now=now, root=tmp_path).name == "20250304T050607Z-plan-2"
+
+
+def test_a_capped_results_sheet_counts_every_row_below_the_table(tmp_path):
+    out = write_reports(_report(xlsx_max_rows=2), tmp_path)
+    rows = list(openpyxl.load_workbook(out / "report.xlsx")["results"].iter_rows(values_only=True))
+    assert [r[2] for r in rows[1:3]] == [2, 3]
+    assert "first 2 of 3 rows" in rows[-1][0]
+
+
+def test_categorical_change_log_gives_the_same_reports(tmp_path):
+    report = _report()
+    plain = write_reports(report, tmp_path / "str")
+    categorical = report.changes.astype(
+        {c: "category" for c in ("environment", "entity", "change", "rule", "source_file")}
+    )
+    coded = write_reports(_report(changes=categorical), tmp_path / "category")
+    assert (coded / "changes.csv").read_bytes() == (plain / "changes.csv").read_bytes()
+    counts = [json.loads((d / "summary.json").read_text())["counts"] for d in (plain, coded)]
+    assert counts[0] == counts[1]
+
+
+def test_long_tables_written_in_chunks_give_the_same_files(tmp_path, monkeypatch):
+    from userbatch.io import writers
+    from userbatch.reports import tables
+
+    whole = write_reports(_report(), tmp_path / "whole")
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(writers, "CSV_CHUNK_ROWS", 1)
+    chunked = write_reports(_report(), tmp_path / "chunked")
+    for name in ("results.csv", "changes.csv", "problems.csv", "errors/users.csv"):
+        assert (chunked / name).read_bytes() == (whole / name).read_bytes(), name

@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from userbatch.io import writers
 from userbatch.io.writers import neutralize, write_csv, write_xlsx
 
 
@@ -81,3 +82,37 @@ def test_xlsx_drops_control_characters_openpyxl_refuses(tmp_path):
     frame = pd.DataFrame({"value": ["bad\x01cell", "=x\x02"]})
     sheet = openpyxl.load_workbook(write_xlsx({"s": frame}, tmp_path / "r.xlsx"))["s"]
     assert [sheet["A2"].value, sheet["A3"].value] == ["badcell", "=x"]
+
+
+def test_csv_written_chunk_by_chunk_is_the_same_file(tmp_path, monkeypatch):
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a", "=b", None, "-c", "", "@d", "e"], dtype="str"),
+            "mixed": pd.Series(["x", 1, None, "+y", 2.5, True, "z"], dtype=object),
+            "n": pd.array([1, None, 3, -4, 5, 6, 7], dtype="Int64"),
+        }
+    )
+    whole = write_csv(frame, tmp_path / "whole.csv").read_bytes()
+    monkeypatch.setattr(writers, "CSV_CHUNK_ROWS", 2)
+    assert write_csv(frame, tmp_path / "chunks.csv").read_bytes() == whole
+    parts = [frame.iloc[:3], frame.iloc[3:3], frame.iloc[3:]]
+    assert write_csv(parts, tmp_path / "parts.csv").read_bytes() == whole
+
+
+def test_csv_of_no_rows_is_the_header_alone(tmp_path):
+    frame = pd.DataFrame({"a": pd.Series([], dtype="str"), "b": pd.Series([], dtype="Int64")})
+    assert write_csv(frame, tmp_path / "empty.csv").read_text() == '"a","b"\n'
+
+
+def test_categorical_text_is_neutralized_and_written_like_text(tmp_path):
+    values = ["=SUM(A1)", None, "plain", "=SUM(A1)"]
+    text = write_csv(pd.DataFrame({"v": pd.Series(values, dtype="str")}), tmp_path / "s.csv")
+    categories = pd.DataFrame({"v": pd.Series(values, dtype="category")})
+    assert write_csv(categories, tmp_path / "c.csv").read_bytes() == text.read_bytes()
+    assert text.read_text() == '"v"\n"\'=SUM(A1)"\n\n"plain"\n"\'=SUM(A1)"\n'
+
+
+def test_formula_check_reads_only_the_first_character(tmp_path):
+    frame = pd.DataFrame({"v": ["a=b", "é=", "=é", " =x", "\r\n", "–dash"]})
+    cells = [row[0] for row in _csv_rows(write_csv(frame, tmp_path / "f.csv"))[1:]]
+    assert cells == ["a=b", "é=", "'=é", " =x", "'\r\n", "–dash"]

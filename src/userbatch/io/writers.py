@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
 from pathlib import Path
@@ -25,6 +25,8 @@ import pyarrow.csv as pa_csv
 # A text cell starting with one of these is run as a formula by spreadsheet software.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = r"^[=+\-@\t\r]"
+_IS_FORMULA_BYTE = np.zeros(256, dtype=bool)
+_IS_FORMULA_BYTE[list("".join(FORMULA_PREFIXES).encode("ascii"))] = True
 
 # Excel's hard limit is 1,048,576 rows, header included.
 EXCEL_MAX_ROWS = 1_048_575
@@ -44,13 +46,6 @@ def neutralize(series: pd.Series) -> pd.Series:
     return out
 
 
-def _neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy(deep=False)
-    for position in range(frame.shape[1]):
-        out.isetitem(position, neutralize(frame.iloc[:, position]))
-    return out
-
-
 def _holds_text(series: pd.Series) -> bool:
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
         return True
@@ -59,8 +54,12 @@ def _holds_text(series: pd.Series) -> bool:
     return pd.api.types.infer_dtype(series, skipna=True) in ("string", "mixed", "mixed-integer")
 
 
+# Rows converted to Arrow and written at a time: memory stays flat whatever the table's length.
+CSV_CHUNK_ROWS = 200_000
+
+
 def write_csv(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
     path: str | os.PathLike,
     *,
     neutralize_cells: bool = True,
@@ -68,36 +67,129 @@ def write_csv(
 ) -> Path:
     """Write ``frame`` as UTF-8 CSV (no BOM, no index, ``\n`` line ends, text quoted).
 
-    ``mode`` (e.g. ``0o600`` for credentials.csv, R1) creates the file with that mode
-    from the start, so a secret is never readable by others, not even for a moment.
+    ``frame`` may also be the table's parts in order (frames with the same columns, at
+    least one): they are written one after another under one header, so a table too
+    large to hold at once never exists whole. ``mode`` (e.g. ``0o600`` for
+    credentials.csv, R1) creates the file with that mode from the start, so a secret is
+    never readable by others, not even for a moment.
     """
     path = Path(path)
-    # Object columns become arrow text first, so neutralizing scans them in Arrow too.
-    frame = _arrow_ready(frame)
-    if neutralize_cells:
-        frame = _neutralize_frame(frame)
-    # pyarrow writes a million rows in a fraction of a second (pandas: seconds); it
-    # quotes every text value, which any CSV reader takes.
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    parts = [frame] if isinstance(frame, pd.DataFrame) else frame
     if mode is None:
-        pa_csv.write_csv(table, path)
+        with open(path, "wb") as handle:
+            _write_csv_parts(parts, handle, neutralize_cells)
         return path
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     if hasattr(os, "fchmod"):
         os.fchmod(fd, mode)  # the file may have existed with a wider mode
     with os.fdopen(fd, "wb") as handle:
-        pa_csv.write_csv(table, handle)
+        _write_csv_parts(parts, handle, neutralize_cells)
     return path
 
 
-def _arrow_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns (mixed values) as text: a CSV cell is text anyway."""
-    frame = frame.copy(deep=False)
-    frame.columns = [str(c) for c in frame.columns]
+def _write_csv_parts(parts: Iterable[pd.DataFrame], handle, neutralize_cells: bool) -> None:
+    """Each part, by chunks of CSV_CHUNK_ROWS rows, as Arrow through one CSV writer.
+
+    pyarrow writes a million rows in a fraction of a second (pandas: seconds); it quotes
+    every text value, which any CSV reader takes. Only one chunk is converted at a time,
+    and written on a thread (Arrow's writer runs without the GIL) while the next is built.
+    """
+    chunks = (
+        _csv_chunk(part.iloc[start : start + CSV_CHUNK_ROWS], neutralize_cells)
+        for part in parts
+        for start in range(0, max(len(part), 1), CSV_CHUNK_ROWS)
+    )
+    writer = schema = pending = None
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        for table in chunks:
+            if writer is None and (table.num_rows or schema is None):
+                # The header, from the first rows (an empty part's types are guesses).
+                writer = pa_csv.CSVWriter(handle, table.schema) if table.num_rows else None
+                schema = table.schema
+            if table.num_rows:
+                if pending is not None:
+                    pending.result()
+                table = table if table.schema == schema else table.cast(schema)
+                pending = thread.submit(writer.write_table, table)
+        if pending is not None:
+            pending.result()
+    if schema is None:
+        raise ValueError("write_csv needs a frame, or at least one part")
+    if writer is None:  # no rows at all: the header alone
+        writer = pa_csv.CSVWriter(handle, schema)
+    writer.close()
+
+
+def _csv_chunk(frame: pd.DataFrame, neutralize_cells: bool) -> pa.Table:
+    """Rows of ``frame`` as an Arrow table, text neutralized (SPEC §7) unless told not to."""
+    arrays = []
     for position in range(frame.shape[1]):
-        if frame.dtypes.iloc[position] == np.dtype(object):
-            frame.isetitem(position, frame.iloc[:, position].astype("str"))
-    return frame
+        array = _csv_array(frame.iloc[:, position])
+        if neutralize_cells and _is_text(array.type):
+            array = _neutralized(array)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
+
+
+def _csv_array(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow the way ``Table.from_pandas`` converts it, but object columns
+    (mixed values) as text, a CSV cell being text anyway, and categories decoded."""
+    if series.dtype == np.dtype(object):
+        return text_array(series)
+    array = pa.array(series, from_pandas=True)
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    return array
+
+
+def text_array(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """``series.astype("str")`` as Arrow large_string, without pandas' copy where it can.
+
+    Arrow converts str and None values itself (the usual object column: JSON text and
+    blanks); any other value (a number, a date) takes pandas' conversion."""
+    if series.dtype == np.dtype(object):
+        try:
+            return pa.array(series, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            series = series.astype("str")
+    array = pa.array(series.astype("str"), from_pandas=True)
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _neutralized(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``'`` before each value whose first byte is = + - @ tab or CR (SPEC §7).
+
+    The first byte decides (these are ASCII, never part of a longer UTF-8 character), read
+    from the data buffer: no pass over the text unless a chunk holds such a value."""
+    if isinstance(array, pa.ChunkedArray):
+        return pa.chunked_array([_neutralized(c) for c in array.chunks], type=array.type)
+    starts = _formula_starts(array)
+    if not starts.any():
+        return array
+    quote, empty = pa.scalar("'", array.type), pa.scalar("", array.type)
+    quoted = pc.binary_join_element_wise(quote, array, empty)
+    return pc.if_else(pa.array(starts), quoted, array)
+
+
+def _formula_starts(array: pa.Array) -> np.ndarray:
+    """Which values of a string array start with one of FORMULA_PREFIXES."""
+    if len(array) == 0 or array.buffers()[2] is None or array.buffers()[2].size == 0:
+        return np.zeros(len(array), dtype=bool)
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(array.buffers()[1], dtype=width)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    # Each value's first byte (an empty last value points past the end: clipped, then
+    # masked out as empty), looked up in a 256-entry table.
+    first = data[np.minimum(offsets[:-1], len(data) - 1)]
+    starts = _IS_FORMULA_BYTE[first] & (offsets[1:] > offsets[:-1])
+    if array.null_count:
+        starts &= array.is_valid().to_numpy(zero_copy_only=False)
+    return starts
 
 
 def write_xlsx(
@@ -112,15 +204,15 @@ def write_xlsx(
 
     With ``max_rows`` a longer sheet keeps its first ``max_rows`` rows and says so in a
     note below the table (``cap_note`` formatted with ``shown``, ``total`` and ``sheet``);
-    sheets named in ``uncapped`` keep every row Excel can hold.
+    sheets named in ``uncapped`` keep every row Excel can hold. A sheet may also be any
+    table with ``columns``, ``len`` and ``head(n)`` (a report ChunkedTable): only the rows
+    shown are built, one sheet at a time.
     """
     path = Path(path)
     _check_sheet_names(list(sheets))
     limit = EXCEL_MAX_ROWS if max_rows is None else min(max_rows, EXCEL_MAX_ROWS)
-    shown = {
-        name: _text_as_str(frame.iloc[: EXCEL_MAX_ROWS if name in uncapped else limit])
-        for name, frame in sheets.items()
-    }
+    limits = {name: EXCEL_MAX_ROWS if name in uncapped else limit for name in sheets}
+    shapes = {name: (min(len(t), limits[name]), len(t.columns)) for name, t in sheets.items()}
     # SpreadsheetML written directly, each sheet built column-wise by arrow string kernels
     # (openpyxl's per-cell objects took ~15 s per 100k rows); one thread compresses a
     # chunk of rows while the next is built.
@@ -128,21 +220,28 @@ def write_xlsx(
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_ZIP_LEVEL) as book,
         ThreadPoolExecutor(max_workers=1) as compressor,
     ):
-        for part, text in _package_parts(shown).items():  # [Content_Types].xml first
+        for part, text in _package_parts(shapes).items():  # [Content_Types].xml first
             book.writestr(part, text)
-        for number, (name, frame) in enumerate(shown.items(), 1):
+        for number, (name, table) in enumerate(sheets.items(), 1):
+            frame = _text_as_str(table.head(limits[name]))
             note = None
-            if len(sheets[name]) > len(frame):
-                note = cap_note.format(shown=len(frame), total=len(sheets[name]), sheet=name)
+            if len(table) > len(frame):
+                note = cap_note.format(shown=len(frame), total=len(table), sheet=name)
             part = f"xl/worksheets/sheet{number}.xml"
-            with book.open(part, "w", force_zip64=_may_pass_2_gib(frame)) as handle:
-                _write_pieces(compressor, handle, _sheet_xml(frame, note))
+            estimate = _xml_estimate(frame)
+            with book.open(part, "w", force_zip64=_may_pass_2_gib(estimate)) as handle:
+                pieces = _sheet_xml(frame, note, _piece_rows(frame, estimate))
+                _write_pieces(compressor, handle, pieces)
+            del frame  # before the next sheet's rows are built
     return path
 
 
 # Speed over size: level 1 deflates ~3.5x faster than the default 6 for ~12% more bytes.
 _ZIP_LEVEL = 1
 _CHUNK_ROWS = 20_000
+# A piece of sheet XML (built while the previous one is compressed) is about this size.
+_PIECE_BYTES = 4 * 2**20
+_MIN_PIECE_ROWS = 500
 EXCEL_MAX_CELL_CHARS = 32_767
 # Characters XML 1.0 forbids (openpyxl refused the same C0 controls); tab, LF, CR stay.
 _XML_FORBIDDEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
@@ -183,17 +282,27 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _may_pass_2_gib(frame: pd.DataFrame) -> bool:
-    """Whether a sheet's XML could pass zipfile's 2 GiB limit for entries without ZIP64.
-
-    ZIP64 only when needed: Excel offers to repair small files written with it."""
+def _xml_estimate(frame: pd.DataFrame) -> int:
+    """An upper estimate of a sheet's XML bytes (text may triple when escaped)."""
     text_chars = sum(
         int(frame.iloc[:, i].astype("str").str.len().sum())
         for i in range(frame.shape[1])
         if not pd.api.types.is_numeric_dtype(frame.dtypes.iloc[i])
     )
-    estimate = 3 * text_chars + 64 * frame.size + 32 * len(frame)
+    return 3 * text_chars + 64 * frame.size + 32 * len(frame)
+
+
+def _may_pass_2_gib(estimate: int) -> bool:
+    """Whether a sheet's XML could pass zipfile's 2 GiB limit for entries without ZIP64.
+
+    ZIP64 only when needed: Excel offers to repair small files written with it."""
     return estimate > 2**31 - 2**26
+
+
+def _piece_rows(frame: pd.DataFrame, estimate: int) -> int:
+    """Rows per piece of XML: about _PIECE_BYTES each, so wide text keeps memory flat."""
+    per_row = max(estimate // max(len(frame), 1), 1)
+    return int(min(max(_PIECE_BYTES // per_row, _MIN_PIECE_ROWS), _CHUNK_ROWS))
 
 
 def _write_pieces(compressor: ThreadPoolExecutor, handle, pieces: Iterator[list]) -> None:
@@ -212,15 +321,15 @@ def _write_all(handle, buffers: list) -> None:
         handle.write(buffer)
 
 
-def _sheet_xml(frame: pd.DataFrame, note: str | None) -> Iterator[list]:
+def _sheet_xml(frame: pd.DataFrame, note: str | None, rows: int = _CHUNK_ROWS) -> Iterator[list]:
     """The worksheet part in pieces: head and header row, rows by chunk, note and tail."""
     columns = [str(c) for c in frame.columns]
     letters = [_column_letter(i) for i in range(1, len(columns) + 1)] or ["A"]
     last_row = len(frame) + 1 if note is None else len(frame) + 3
     head = _sheet_head(frame, columns, f"A1:{letters[-1]}{last_row}")
     yield [head.encode(), _rows_xml(pd.DataFrame([columns], dtype="str"), letters, 1, ' s="1"')]
-    for start in range(0, len(frame), _CHUNK_ROWS):
-        yield [_rows_xml(frame.iloc[start : start + _CHUNK_ROWS], letters, start + 2)]
+    for start in range(0, len(frame), rows):
+        yield [_rows_xml(frame.iloc[start : start + rows], letters, start + 2)]
     tail = f'</sheetData><autoFilter ref="A1:{letters[-1]}{len(frame) + 1}"/>{_PAGE_MARGINS}'
     if note is None:
         yield [f"{tail}</worksheet>".encode()]
@@ -266,13 +375,21 @@ def _rows_xml(
     return _joined_bytes(rows)
 
 
-def _joined_bytes(values: pa.StringArray) -> memoryview:
+def _joined_bytes(values: pa.Array) -> memoryview:
     """A string array's values back to back, as they sit in its data buffer (no copy)."""
     if len(values) == 0 or values.buffers()[2] is None:
         return memoryview(b"")
     _, offsets, data = values.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32)[[values.offset, values.offset + len(values)]]
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[[values.offset, values.offset + len(values)]]
     return memoryview(data)[bounds[0] : bounds[1]]
+
+
+def text_bytes(values: pa.Array | pa.ChunkedArray) -> Iterator[memoryview]:
+    """The UTF-8 bytes of a string array (each chunk's values back to back), without a
+    copy: a byte search (``re.search``) over them is ~10x faster than a compute kernel."""
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        yield _joined_bytes(chunk)
 
 
 def _cells(series: pd.Series, letter: str, row_numbers: pa.Array, style: str) -> pa.Array:
@@ -414,9 +531,11 @@ def _width(header: str, values: pd.Series) -> float:
     return min(max(longest + 2, 8), _MAX_WIDTH)
 
 
-def _package_parts(shown: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    """The package parts around the sheets: content types, relationships, workbook, styles."""
-    count = len(shown)
+def _package_parts(shapes: Mapping[str, tuple[int, int]]) -> dict[str, str]:
+    """The package parts around the sheets: content types, relationships, workbook, styles.
+
+    ``shapes`` gives each sheet's (rows shown, columns)."""
+    count = len(shapes)
     sheet_types = "".join(
         f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_CT}worksheet+xml"/>'
         for n in range(1, count + 1)
@@ -436,7 +555,7 @@ def _package_parts(shown: Mapping[str, pd.DataFrame]) -> dict[str, str]:
         "_rels/.rels": f'{_XML_DECLARATION}<Relationships xmlns="{_PKG_REL_NS}">'
         f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
         "</Relationships>",
-        "xl/workbook.xml": _workbook_xml(shown),
+        "xl/workbook.xml": _workbook_xml(shapes),
         "xl/_rels/workbook.xml.rels": f'{_XML_DECLARATION}<Relationships xmlns="{_PKG_REL_NS}">'
         f'{sheet_rels}<Relationship Id="rId{count + 1}" Type="{_REL_NS}/styles" '
         'Target="styles.xml"/></Relationships>',
@@ -444,14 +563,14 @@ def _package_parts(shown: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     }
 
 
-def _workbook_xml(shown: Mapping[str, pd.DataFrame]) -> str:
+def _workbook_xml(shapes: Mapping[str, tuple[int, int]]) -> str:
     entries, filters = [], []
-    for n, (name, frame) in enumerate(shown.items(), 1):
+    for n, (name, (rows, columns)) in enumerate(shapes.items(), 1):
         entries.append(f'<sheet name="{_attribute(name)}" sheetId="{n}" r:id="rId{n}"/>')
-        last = _column_letter(max(frame.shape[1], 1))
+        last = _column_letter(max(columns, 1))
         quoted = name.replace("'", "''")
         # Excel keeps each autofilter's range in this hidden name as well.
-        reference = _xml_escape(f"'{quoted}'!$A$1:${last}${len(frame) + 1}")
+        reference = _xml_escape(f"'{quoted}'!$A$1:${last}${rows + 1}")
         filters.append(
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n - 1}" hidden="1">'
             f"{reference}</definedName>"

@@ -13,18 +13,21 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from userbatch.io.writers import write_csv
 from userbatch.reports.html import write_report_html
 from userbatch.reports.model import CREDENTIAL_COLUMNS, RunReport
 from userbatch.reports.summary import summary
 from userbatch.reports.tables import (
     RESULT_COLUMNS,
-    changes_table,
+    ChunkedTable,
+    changes_chunks,
     counts,
     errors_tables,
     invitations_table,
     problems_table,
-    results_table,
+    results_chunks,
     row_problems,
 )
 from userbatch.reports.xlsx import write_report_xlsx
@@ -48,11 +51,11 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
     report_dir = Path(report_dir)
     (report_dir / "errors").mkdir(parents=True, exist_ok=True)
     per_row = row_problems(report.problems)
-    results = results_table(report, per_row)
+    # results and changes are built chunk by chunk as they are written (issue "Scale").
     tables = {
-        "results": results,
+        "results": results_chunks(report, per_row),
         "problems": problems_table(report),
-        "changes": changes_table(report),
+        "changes": changes_chunks(report),
         "invitations": invitations_table(report),
     }
     for name, table in tables.items():
@@ -69,7 +72,7 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
             neutralize_cells=False,
             mode=CREDENTIALS_MODE,
         )
-    data = summary(report, counts(report, results))
+    data = summary(report, counts(report))
     write_report_xlsx(report_dir / "report.xlsx", data, tables, report.xlsx_max_rows)
     # Credentials are not among ``tables``: the page never sees a password (R1).
     write_report_html(report_dir / "report.html", report, data, tables, report.html_max_rows)
@@ -79,9 +82,11 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
     return report_dir
 
 
-def _write_or_remove(table, path: Path) -> None:
+def _write_or_remove(table: pd.DataFrame | ChunkedTable | None, path: Path) -> None:
     """Write ``table``; when there is none, remove a stale file of an earlier run."""
-    if table is not None:
+    if isinstance(table, ChunkedTable):
+        write_csv(table.chunks(), path)
+    elif table is not None:
         write_csv(table, path)
     else:
         path.unlink(missing_ok=True)

@@ -165,7 +165,7 @@ def _listing(name: str, title: str, table: pd.DataFrame | None, max_rows: int | 
     """One table for the page: its first ``max_rows`` rows as text, and how many there are."""
     if table is None:
         return {"name": name, "title": title, "total": 0, "absent": True}
-    shown = table if max_rows is None else table.head(max_rows)
+    shown = table.head(len(table) if max_rows is None else max_rows)  # a ChunkedTable too
     text = shown.astype(object).where(shown.notna(), "")
     levels = text["level"] if "level" in text else pd.Series("", index=text.index)
     rows = [

@@ -2,17 +2,24 @@
 
 Reports render tables and know no rule. Joining problems onto input rows is vectorized
 (sorted groups as pyarrow list offsets): a million rows with a problem each take about a second.
+The two long tables, results and changes, are built chunk by chunk as they are written
+(``ChunkedTable``), so neither exists whole beside the plan (issue "Scale").
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import isin
+from userbatch.io.writers import text_array, text_bytes
 from userbatch.problems import PROBLEM_COLUMNS
 from userbatch.reports.model import RunReport
 from userbatch.vocabulary import (
@@ -36,9 +43,48 @@ ROW_KEYS = ["entity", "source_file", "source_sheet", "source_row"]
 SEPARATOR = "; "
 # R1: a password may stand in credentials.csv only.
 PASSWORD = "password"
+_PASSWORD_WORD = re.compile(PASSWORD.encode())
 _LEVELS = sorted(LEVEL_RANK, key=LEVEL_RANK.get)  # by rank: info, warning, error
 # Columns of a kind frame that are not input columns (never written to errors files).
 _NOT_INPUT = {*SOURCE_COLUMNS, "key", "outcome", ERROR_COLUMN}
+# Rows of a long table built at a time: ~30 MiB of text at most, whatever the run's size.
+CHUNK_ROWS = 50000
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str``
+
+
+@dataclass(frozen=True)
+class ChunkedTable:
+    """A report table built chunk by chunk, as ``write_csv`` writes it: never held whole.
+
+    ``parts(rows)`` yields its rows in order in frames of at most ``rows`` rows (at least
+    one frame, maybe empty). ``len``, ``columns`` and ``head`` serve report.xlsx and
+    report.html, which show the first rows only.
+    """
+
+    columns: tuple[str, ...]
+    rows: int
+    parts: Callable[[int], Iterator[pd.DataFrame]]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows in order, ``rows`` (default CHUNK_ROWS) at a time."""
+        return self.parts(rows or CHUNK_ROWS)
+
+    def head(self, n: int) -> pd.DataFrame:
+        """The first ``n`` rows as one frame."""
+        taken, size = [], 0
+        for part in self.parts(max(n, 1)):
+            if taken and size >= n:
+                break
+            taken.append(part)
+            size += len(part)
+        return pd.concat(taken, ignore_index=True).iloc[:n]
+
+    def frame(self) -> pd.DataFrame:
+        """The whole table as one frame (small runs, tests)."""
+        return self.head(self.rows)
 
 
 def results_table(report: RunReport, summary: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -46,12 +92,43 @@ def results_table(report: RunReport, summary: pd.DataFrame | None = None) -> pd.
 
     ``summary`` is ``row_problems(report.problems)`` when the caller already has it.
     """
-    parts = [_row_identity(kind, frame) for kind, frame in kind_frames(report)]
-    rows = pd.concat(parts, ignore_index=True) if parts else _row_identity("users", None)
+    return results_chunks(report, summary).frame()
+
+
+def results_chunks(report: RunReport, summary: pd.DataFrame | None = None) -> ChunkedTable:
+    """results.csv (see ``results_table``) as a ChunkedTable: kind by kind, chunk by chunk."""
     if summary is None:
         summary = row_problems(report.problems)
-    joined = _attach(rows, summary[[*ROW_KEYS, "level", "rule", "message"]])
-    return joined.reindex(columns=RESULT_COLUMNS)
+    summary = summary[[*ROW_KEYS, "level", "rule", "message"]]
+    frames = kind_frames(report)
+
+    def parts(rows: int) -> Iterator[pd.DataFrame]:
+        empty = True
+        for kind, frame in frames:
+            for part in _result_parts(kind, frame, summary, rows):
+                empty = False
+                yield part
+        if empty:
+            yield _row_identity("users", None).reindex(columns=RESULT_COLUMNS)
+
+    return ChunkedTable(RESULT_COLUMNS, sum(len(f) for _, f in frames), parts)
+
+
+def _result_parts(
+    kind: str, frame: pd.DataFrame, summary: pd.DataFrame, rows: int
+) -> Iterator[pd.DataFrame]:
+    """The results rows of one kind frame, ``rows`` at a time."""
+    problems = _entity_rows(summary, kind)
+    find = _row_finder(problems)
+    # Slicing a wide kind frame costs per column: keep the columns results show.
+    frame = frame[[c for c in (*SOURCE_COLUMNS, "key", "outcome") if c in frame]]
+    for start in range(0, len(frame), rows):
+        part = frame.iloc[start : start + rows]
+        found = find(part)
+        part = _row_identity(kind, part)
+        for column in ("level", "rule", "message"):
+            part[column] = _pick(problems[column], found)
+        yield part.reindex(columns=RESULT_COLUMNS)
 
 
 def errors_tables(
@@ -63,20 +140,19 @@ def errors_tables(
     """
     if summary is None:
         summary = row_problems(report.problems)
-    summary = summary[[*ROW_KEYS, "worst_messages"]].rename(
-        columns={"worst_messages": ERROR_COLUMN}
-    )
     tables = {}
     for kind, frame in kind_frames(report):
-        failing = frame[frame["outcome"].isin(FAILING_OUTCOMES)] if "outcome" in frame else None
-        if failing is None or failing.empty:
+        if "outcome" not in frame:
             continue
-        rows = _row_identity(kind, failing)
-        rows = _attach(rows, summary)
+        failing = frame[isin(frame["outcome"], FAILING_OUTCOMES).to_numpy()]
+        if failing.empty:
+            continue
+        problems = _entity_rows(summary, kind)
         table = failing.reindex(columns=["source_file", "source_row", *input_columns(report, kind)])
         if PASSWORD in table:
             table[PASSWORD] = pd.Series(pd.NA, index=table.index, dtype="str")  # R1
-        table[ERROR_COLUMN] = rows[ERROR_COLUMN].to_numpy()
+        error = _pick(problems["worst_messages"], _row_finder(problems)(failing))
+        table[ERROR_COLUMN] = error.to_numpy()
         tables[kind] = table.reset_index(drop=True)
     return tables
 
@@ -93,9 +169,25 @@ def problems_table(report: RunReport) -> pd.DataFrame:
 
 def changes_table(report: RunReport) -> pd.DataFrame | None:
     """changes.csv in CHANGE_COLUMNS; a password never leaves in before/after (R1)."""
+    chunks = changes_chunks(report)
+    return None if chunks is None else chunks.frame()
+
+
+def changes_chunks(report: RunReport) -> ChunkedTable | None:
+    """changes.csv (see ``changes_table``) as a ChunkedTable over the change log."""
     if report.changes is None:
         return None
-    table = report.changes.reindex(columns=CHANGE_COLUMNS)
+    changes = report.changes
+
+    def parts(rows: int) -> Iterator[pd.DataFrame]:
+        for start in range(0, max(len(changes), 1), rows):
+            yield _change_rows(changes.iloc[start : start + rows])
+
+    return ChunkedTable(CHANGE_COLUMNS, len(changes), parts)
+
+
+def _change_rows(changes: pd.DataFrame) -> pd.DataFrame:
+    table = changes.reindex(columns=CHANGE_COLUMNS)
     for column in ("before", "after"):
         table[column] = _without_password_field(table[column])
     return table
@@ -108,13 +200,25 @@ def invitations_table(report: RunReport) -> pd.DataFrame | None:
 
 
 def counts(report: RunReport, results: pd.DataFrame | None = None) -> list[dict]:
-    """summary.json ``counts``: {entity, change, count}, then {entity, outcome, count}."""
-    if results is None:
-        results = results_table(report)
+    """summary.json ``counts``: {entity, change, count}, then {entity, outcome, count}.
+
+    The outcomes are counted on the kind frames (a results row is its input row's
+    outcome), unless ``results`` is given."""
     out = []
     if report.changes is not None:
         out += _count(report.changes, "change")
-    return out + _count(results, "outcome")
+    if results is not None:
+        return out + _count(results, "outcome")
+    tally: dict[tuple, int] = {}
+    for kind, frame in kind_frames(report):
+        entity = ENTITY_OF_KIND.get(kind, kind)
+        if "outcome" in frame:
+            outcomes = frame["outcome"]
+        else:
+            outcomes = pd.Series(pd.NA, index=frame.index, dtype="str")
+        for (outcome,), count in _tally(outcomes).items():
+            tally[entity, outcome] = tally.get((entity, outcome), 0) + count
+    return out + _listed(tally, "outcome")
 
 
 def kind_frames(report: RunReport):
@@ -197,16 +301,72 @@ def _joined(items: pa.Array, offsets: np.ndarray) -> pd.Series:
     return pd.Series(joined.to_pandas(), dtype="str").replace("", pd.NA)
 
 
-def _attach(rows: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` (with ROW_KEYS) left-joined to a per-row summary, keeping row order."""
-    left = rows.assign(
-        source_sheet=rows["source_sheet"].fillna(""),
-        source_row=rows["source_row"].astype("Int64"),
-    )
-    right = summary.assign(source_row=summary["source_row"].astype("Int64"))
-    joined = left.merge(right, on=ROW_KEYS, how="left", sort=False, validate="many_to_one")
-    joined["source_sheet"] = rows["source_sheet"].to_numpy()
-    return joined
+def _entity_rows(summary: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The rows of a per-row summary (``row_problems``) that belong to ``kind``'s entity."""
+    entity = summary["entity"].eq(ENTITY_OF_KIND.get(kind, kind)).fillna(False).to_numpy()
+    return summary[entity].reset_index(drop=True)
+
+
+def _row_finder(problems: pd.DataFrame) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A function giving, for input rows, the position of each in ``problems`` (one
+    entity's per-row summary), -1 where a row has none: a left join on source_file,
+    source_sheet, source_row, done on integer codes (pandas' merge on the text keys took
+    most of the results table's time)."""
+    if problems.empty:
+        return lambda rows: np.full(len(rows), -1, dtype=np.int64)
+    files = _source_column(problems, "source_file")
+    sheets = _source_column(problems, "source_sheet")
+    known_files, known_sheets = pc.unique(files), pc.unique(sheets)
+    numbers = problems["source_row"].to_numpy(dtype="int64")
+    low, span = int(numbers.min()), int(numbers.max() - numbers.min()) + 1
+
+    def codes(file_codes, sheet_codes, numbers):
+        return (file_codes * len(known_sheets) + sheet_codes) * span + (numbers - low)
+
+    keys = pd.Index(codes(_codes(files, known_files), _codes(sheets, known_sheets), numbers))
+
+    def find(rows: pd.DataFrame) -> np.ndarray:
+        found = np.full(len(rows), -1, dtype=np.int64)
+        file_codes = _codes(_source_column(rows, "source_file"), known_files)
+        sheet_codes = _codes(_source_column(rows, "source_sheet"), known_sheets)
+        number = rows["source_row"] if "source_row" in rows else pd.Series(pd.NA, rows.index)
+        number = number.astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
+        usable = (file_codes >= 0) & (sheet_codes >= 0) & (number >= low) & (number < low + span)
+        wanted = codes(file_codes[usable], sheet_codes[usable], number[usable].astype("int64"))
+        found[usable] = keys.get_indexer(wanted)
+        return found
+
+    return find
+
+
+def _source_column(frame: pd.DataFrame, name: str) -> pa.Array | pa.ChunkedArray:
+    """A source column as Arrow text for joining; a missing sheet is the empty sheet."""
+    if name not in frame:
+        values = pa.nulls(len(frame), pa.large_string())
+    else:
+        values = text_array(frame[name])
+    return pc.fill_null(values, "") if name == "source_sheet" else values
+
+
+def _codes(values: pa.Array | pa.ChunkedArray, known: pa.Array) -> np.ndarray:
+    """Index of each value in ``known`` (a missing value matches a missing one), else -1."""
+    found = pc.index_in(values, value_set=known, skip_nulls=False)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype("int64")
+
+
+def _pick(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """``values`` at ``positions`` (-1: missing), as a text Series."""
+    return _str_series(text_array(values).take(pa.array(positions, mask=positions < 0)))
+
+
+def _str_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """Arrow large_string values as a pandas ``str`` Series, without a copy of the text."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    series = pd.Series(values.to_pandas(types_mapper={pa.large_string(): _STR}.get))
+    if index is not None:
+        series.index = index
+    return series
 
 
 def _row_identity(kind: str, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -233,12 +393,48 @@ def _row_identity(kind: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _count(table: pd.DataFrame, what: str) -> list[dict]:
-    if table.empty:
-        return []
-    sizes = table.groupby(["entity", what], sort=True, dropna=False).size()
+    return _listed(_tally(table["entity"], table[what]), what)
+
+
+def _tally(*columns: pd.Series) -> dict[tuple, int]:
+    """Rows per combination of values (missing: None), str and category columns alike;
+    a chunk at a time, so the codes of a long table are never held at once."""
+    tally: dict[tuple, int] = {}
+    for start in range(0, len(columns[0]), CHUNK_ROWS):
+        chunk = [column.iloc[start : start + CHUNK_ROWS] for column in columns]
+        for key, count in _tally_chunk(*chunk).items():
+            tally[key] = tally.get(key, 0) + count
+    return tally
+
+
+def _tally_chunk(*columns: pd.Series) -> dict[tuple, int]:
+    """Each column as codes, the combination as one number, counted by bincount."""
+    combined, labels = np.zeros(len(columns[0]), dtype="int64"), []
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        names = [_plain(v) for v in uniques] + [None]
+        combined = combined * len(names) + np.where(codes < 0, len(uniques), codes)
+        labels.append(names)
+    sizes = np.bincount(combined)
+    tally = {}
+    for code in np.flatnonzero(sizes):
+        key, rest = [], int(code)
+        for names in reversed(labels):
+            rest, position = divmod(rest, len(names))
+            key.append(names[position])
+        tally[tuple(reversed(key))] = int(sizes[code])
+    return tally
+
+
+def _listed(tally: dict[tuple, int], what: str) -> list[dict]:
+    """{entity, what, count} sorted by entity then value, missing last (as groupby did)."""
+
+    def order(pair):
+        return tuple(part for value in pair for part in (value is None, value or ""))
+
     return [
-        {"entity": _plain(entity), what: _plain(value), "count": int(count)}
-        for (entity, value), count in sizes.items()
+        {"entity": entity, what: value, "count": count}
+        for (entity, value), count in sorted(tally.items(), key=lambda item: order(item[0]))
     ]
 
 
@@ -247,10 +443,18 @@ def _plain(value):
 
 
 def _without_password_field(column: pd.Series) -> pd.Series:
-    """Drop a ``password`` key from JSON cells; a safety net, the plan never puts one there."""
-    suspect = column.astype("str").str.contains('"password"', regex=False, na=False)
-    if not suspect.any():
+    """Drop a ``password`` key from JSON cells; a safety net, the plan never puts one there.
+
+    Object cells (JSON text or blanks) come back as ``str``, the form write_csv takes."""
+    text = text_array(column)
+    if column.dtype == np.dtype(object):
+        column = _str_series(text, column.index)
+    # One byte search over the chunk's text first: the cells are looked at one by one
+    # only when some hold the word at all (never, from the plan).
+    if not any(_PASSWORD_WORD.search(chunk) for chunk in text_bytes(text)):
         return column
+    suspect = pc.fill_null(pc.match_substring(text, f'"{PASSWORD}"'), False)
+    suspect = np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool)
     column = column.copy()
     column[suspect] = column[suspect].map(_drop_password_key)
     return column

@@ -29,7 +29,7 @@ from userbatch.vocabulary import MAX_NON_INTERACTIVE
 
 PROFILE = ["user_name", "full_name", "title", "main_phone", "mobile_phone", "fax", "address"]
 CREATED = [c for c in ENV_USER_COLUMNS if c not in ("environment", "invitation_required")]
-CHUNK = 65_536  # created users per change part
+CHUNK = 32_768  # created users per change part
 
 
 def _match(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
@@ -61,10 +61,12 @@ def _cells(frame: pd.DataFrame, column: str, at: np.ndarray) -> pa.Array:
 
 def _objects(frame, at, columns, include=None) -> pd.Series:
     """JSON objects of ``frame`` rows at positions ``at``: only those rows are gathered."""
-    rows = pd.DataFrame({c: as_series(_cells(frame, c, at)) for c in columns})
-    if include is not None:
-        include = pd.DataFrame(include)
-    return json_objects(rows, columns, include)
+    return _json({c: _cells(frame, c, at) for c in columns}, include)
+
+
+def _json(cells: dict[str, pa.Array], include=None) -> pd.Series:
+    rows = pd.DataFrame({c: as_series(v) for c, v in cells.items()})
+    return json_objects(rows, list(cells), None if include is None else pd.DataFrame(include))
 
 
 def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
@@ -110,8 +112,8 @@ def _created(ctx, planned, at, rule=None) -> None:
     chunks: the gathered fields and their JSON are then held for one chunk at a time."""
     for lo in range(0, len(at), CHUNK):
         part = at[lo : lo + CHUNK]
-        notna = {c: flags(pc.is_valid(_cells(planned, c, part))) for c in CREATED}
-        after = _objects(planned, part, CREATED, notna)
+        cells = {c: _cells(planned, c, part) for c in CREATED}
+        after = _json(cells, {c: flags(pc.is_valid(v)) for c, v in cells.items()})
         _add(ctx, "create_user", planned, part, rule=rule, after=after)
 
 
@@ -178,26 +180,40 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
     rows = np.flatnonzero(
         users["outcome"].eq(PENDING).to_numpy() & users["email"].notna().to_numpy()
     )
-    keys = pc.dictionary_encode(text(users["key"]).take(pa.array(rows)), null_encoding="encode")
+    keys = pc.dictionary_encode(text(users["key"]), null_encoding="encode")
+    size = len(keys.dictionary) + 1
+    row_of = keys.indices.to_numpy()[rows].astype(np.int64)
     mine = np.flatnonzero(
         ~equal(text(planned["user_type"]), "stub")
         & flags(pc.is_valid(text(planned["primary_email"])))
     )
-    # Each environment user's users row(s) by key, then their emails compared (lower-cased).
-    row_of = keys.indices.to_numpy().astype(np.int64)
+    # Each environment user's users row(s) by key (a code), then their emails compared.
     owner = positions(fold(_cells(planned, "user_name", mine)), keys.dictionary)
-    pairs = pd.DataFrame({"code": owner, "p": np.arange(len(mine))}).merge(
-        pd.DataFrame({"code": row_of, "u": np.arange(len(rows))}), on="code"
-    )
-    email = fold(text(users["email"]).take(pa.array(rows[pairs["u"].to_numpy()])))
-    primary = fold(_cells(planned, "primary_email", mine[pairs["p"].to_numpy()]))
-    differ = pairs["code"].to_numpy()[flags(pc.not_equal(email, primary))]
-    hit = rows[marks(differ, len(keys.dictionary) + 1)[row_of]]
+    p, u = _pairs(owner, row_of, size)
+    differ = np.zeros(len(p), dtype=bool)
+    for lo in range(0, len(p), CHUNK):  # a chunk of emails at a time
+        email = fold(text(users["email"]).take(pa.array(rows[u[lo : lo + CHUNK]])))
+        primary = fold(_cells(planned, "primary_email", mine[p[lo : lo + CHUNK]]))
+        differ[lo : lo + CHUNK] = flags(pc.not_equal(email, primary))
+    hit = rows[marks(row_of[u[differ]], size)[row_of]]
     ctx.note(
         "users", users.iloc[hit], rule="R3", column="email",
         message="Primary Email in the environment stays as it is (not synchronized, to prevent data "
         "loss); rerun with --sync-primary-email to overwrite it",
     )  # fmt: skip
+
+
+def _pairs(left: np.ndarray, right: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j) of every ``left[i] == right[j]`` (codes below ``size``)."""
+    if np.bincount(right, minlength=size).max(initial=0) <= 1:  # unique right: no merge
+        where = np.full(size, -1, dtype=np.int64)
+        where[right] = np.arange(len(right))
+        j = where[left]
+        i = np.flatnonzero(j >= 0)
+        return i, j[i]
+    left = pd.DataFrame({"code": left, "i": np.arange(len(left))})
+    pairs = left.merge(pd.DataFrame({"code": right, "j": np.arange(len(right))}), on="code")
+    return pairs["i"].to_numpy(), pairs["j"].to_numpy()
 
 
 def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:

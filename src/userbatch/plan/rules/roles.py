@@ -20,6 +20,7 @@ from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.rules.enablement import (
     among,
     as_series,
+    encode,
     equal,
     first_match,
     flags,
@@ -28,6 +29,7 @@ from userbatch.plan.rules.enablement import (
     gather,
     joined,
     positions,
+    scalar,
     text,
 )
 
@@ -210,38 +212,58 @@ def warn_roleless(
 ) -> None:
     """R8: an enabled interactive user with no role can sign in but reach no app.
 
-    ``touched``: the ``environment|user`` keys this run creates or enables.
+    ``touched``: the ``environment|user`` keys this run creates or enables (indexed by
+    their rows in ``env_users``, as ``diff_environment_users`` returns them).
     """
-    candidates = np.flatnonzero(
-        equal(text(env_users["status"]), "enabled")
-        & equal(text(env_users["user_type"]), "interactive")
+    at = _touched_rows(env_users, touched)
+    status, kind = text(env_users["status"]).take(at), text(env_users["user_type"]).take(at)
+    at = at.to_numpy()[equal(status, "enabled") & equal(kind, "interactive")]
+    users = folded(env_users["user_name"]).take(pa.array(at))
+    # Pair codes numbered by the roles' users; one without a role codes as matching none.
+    held = pc.dictionary_encode(folded(roles["user_principal_name"]), null_encoding="encode")
+    size = len(held.dictionary) + 1
+    (role_env, user_env), _ = encode(
+        text(roles["environment"]), text(env_users["environment"]).take(pa.array(at))
     )
-    users = folded(env_users["user_name"]).take(pa.array(candidates))
-    pair = joined(text(env_users["environment"]).take(pa.array(candidates)), users)
-    hit = flags(pc.is_in(pair, value_set=text(touched)))
-    candidates, users, pair = (
-        candidates[hit],
-        users.filter(pa.array(hit)),
-        pair.filter(pa.array(hit)),
-    )
-    # Roles of those users only, then their environment|user keys.
-    held = among(roles, folded(roles["user_principal_name"]), pc.unique(users))
-    with_role = joined(text(held["environment"]), folded(held["user_principal_name"]))
-    lonely = env_users.iloc[candidates[~flags(pc.is_in(pair, value_set=with_role))]]
+    with_role = role_env * size + held.indices.to_numpy().astype(np.int64)
+    mine = user_env * size + positions(users, held.dictionary)
+    lonely = at[~np.isin(mine, with_role)]
+    names = text(env_users["user_name"]).take(pa.array(lonely))
+    environments = text(env_users["environment"]).take(pa.array(lonely))
+    message = pc.binary_join_element_wise(
+        names, scalar(" is enabled in "), environments,
+        scalar(" with no security role: it can sign in but reach no app"), scalar(""),
+    )  # fmt: skip
     ctx.problems.add(
         pd.DataFrame(
             {
                 "entity": "environment_user",
-                "key": lower(lonely["user_name"]),
+                "key": as_series(fold(names)),
                 "rule": "R8",
                 "level": "warning",
-                "message": lonely["user_name"]
-                + " is enabled in "
-                + lonely["environment"]
-                + " with no security role: it can sign in but reach no app",
+                "message": as_series(message),
             }
         )
     )
+
+
+def _touched_rows(env_users: pd.DataFrame, touched: pd.Series) -> pa.Array:
+    """The rows of ``env_users`` whose ``env_user_key`` is in ``touched``, in table order:
+    from touched's index when it names rows holding exactly those keys (no hashing),
+    else by value."""
+    at = touched.index
+    if pd.api.types.is_integer_dtype(at.dtype) and (
+        not len(at) or (at.min() >= 0 and at.max() < len(env_users))
+    ):
+        rows = pa.array(at.to_numpy())
+        environments = text(env_users["environment"]).take(rows)
+        keys = joined(environments, fold(text(env_users["user_name"]).take(rows)))
+        if flags(pc.equal(keys, text(touched))).all():
+            hit = np.zeros(len(env_users), dtype=bool)
+            hit[at.to_numpy()] = True
+            return pa.array(np.flatnonzero(hit))
+    keys = joined(text(env_users["environment"]), folded(env_users["user_name"]))
+    return pa.array(np.flatnonzero(flags(pc.is_in(keys, value_set=text(touched)))))
 
 
 def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None) -> None:

@@ -26,6 +26,7 @@ from userbatch.schemas import ENUMS, KEYS, SCHEMAS
 from userbatch.schemas.common import (
     APPLICATION_ID_MISSING,
     UPN_PATTERN,
+    arrow,
     canonical_boolean,
     canonical_enum,
     clear_mask,
@@ -33,6 +34,7 @@ from userbatch.schemas.common import (
     matches,
     message,
     per_value_str,
+    to_bools,
 )
 from userbatch.vocabulary import (
     CLEAR,
@@ -112,9 +114,13 @@ def validate(read) -> Validation:
 
 def _outcome(rows: int, failing: pd.Series) -> pd.Series:
     """`invalid` for a row with any error, else `valid` (SPEC §7 outcome)."""
-    invalid = np.zeros(rows, dtype=bool)
-    invalid[failing.to_numpy(dtype="int64")] = True
-    return pd.Series(np.where(invalid, "invalid", "valid"), dtype="str")
+    invalid = np.zeros(rows, dtype=np.int8)
+    invalid[failing.to_numpy(dtype="int64")] = 1
+    # Arrow's take builds the column directly; np.where would make a Python str per row.
+    return pd.Series(pc.take(_OUTCOMES, pyarrow.array(invalid)), dtype="str")
+
+
+_OUTCOMES = pyarrow.array(["valid", "invalid"], pyarrow.large_string())
 
 
 # --- preparing a kind frame ---
@@ -128,14 +134,16 @@ def _prepare(frame: pd.DataFrame | None, kind: str) -> pd.DataFrame:
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index(drop=True)
     wanted = (*SOURCE_COLUMNS[:2], *COLUMNS[kind])
-    missing = {
-        c: pd.Series(np.nan, index=frame.index, dtype="str") for c in wanted if c not in frame
-    }
-    if missing:
-        frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
+    absent = [c for c in wanted if c not in frame]
+    if absent:
+        nothing = pd.Series(pyarrow.nulls(len(frame), _TEXT), index=frame.index, dtype="str")
+        frame = pd.concat([frame, pd.DataFrame(dict.fromkeys(absent, nothing))], axis=1)
     for column in wanted:
-        if frame[column].dtype != "str":
-            frame[column] = frame[column].astype("str")
+        dtype = frame[column].dtype
+        if dtype != "str" and not (
+            column == "source_file" and isinstance(dtype, pd.CategoricalDtype)
+        ):
+            frame[column] = frame[column].astype("str")  # the readers' source_file: categorical
     if "source_row" not in frame:
         frame["source_row"] = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
     frame["key"] = _key(frame, kind)
@@ -143,19 +151,27 @@ def _prepare(frame: pd.DataFrame | None, kind: str) -> pd.DataFrame:
 
 
 def _key(frame: pd.DataFrame, kind: str) -> pd.Series:
-    """SPEC §7 `key`: lower-cased UPN; `upn|sku`; `group|member`; `environment|upn|role`; …"""
+    """SPEC §7 `key`: lower-cased UPN; `upn|sku`; `group|member`; `environment|upn|role`; …
+
+    Built in Arrow: ``str.cat`` goes through a Python object per cell.
+    """
     parts = []
     for column in KEYS[kind]:
-        values = frame[column]
+        values = arrow(frame[column])
         if column == "user_principal_name":
-            values = values.str.lower()
+            values = pc.utf8_lower(values)
         elif column == "member":  # a member UPN compares lower-cased; a group name as written
-            values = values.where(~values.str.contains("@", regex=False), values.str.lower())
+            values = pc.if_else(pc.match_substring(values, "@"), pc.utf8_lower(values), values)
         parts.append(values)
     if len(parts) == 1:
-        return parts[0]
-    filled = [part.fillna("") for part in parts]
-    return filled[0].str.cat(filled[1:], sep="|")
+        return pd.Series(parts[0], index=frame.index, dtype="str")
+    # Nulls filled first: binary_join_element_wise's null_handling="skip" drops all-null rows.
+    filled = [pc.fill_null(part.cast(_TEXT), "") for part in parts]
+    joined = pc.binary_join_element_wise(*filled, pyarrow.scalar("|", _TEXT))
+    return pd.Series(joined, index=frame.index, dtype="str")
+
+
+_TEXT = pyarrow.large_string()
 
 
 # --- failures of one kind: pandera's failure cases, then duplicates ---
@@ -236,28 +252,40 @@ def _duplicate_failures(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     eligible = np.logical_and.reduce(
         [frame[c].notna().to_numpy() & ~clear_mask(frame[c]) for c in required]
     )
-    folded = frame["key"] if kind == "users" else frame["key"].str.lower()
-    codes, _ = pd.factorize(folded)
-    codes = np.where(eligible, codes, -1)
-    later = pd.Series(codes).duplicated().to_numpy() & (codes >= 0)
-    if not later.any():
+    key = arrow(frame["key"])
+    codes = _codes(key if kind == "users" else pc.utf8_lower(key))  # users' key is lower-case
+    candidates = np.flatnonzero(eligible)
+    # np.unique's index is each code's first eligible row; every other eligible row is later.
+    first_of = np.zeros(int(codes.max(initial=-1)) + 1, dtype="int64")
+    distinct, firsts = np.unique(codes[candidates], return_index=True)
+    first_of[distinct] = candidates[firsts]
+    positions = candidates[first_of[codes[candidates]] != candidates]
+    if not len(positions):
         return _no_failures()
-    first_of = np.zeros(codes.max() + 1, dtype="int64")
-    firsts = (codes >= 0) & ~later
-    first_of[codes[firsts]] = np.flatnonzero(firsts)
-    positions = np.flatnonzero(later)
     column = KEYS[kind][-1]  # the cell that tells the rows apart: upn, sku, member, role, id
     part = _failures(positions, column, frame[column].iloc[positions], "duplicate")
     part["message"] = ("duplicate of " + _where(frame, first_of[codes[positions]])).to_numpy()
     return part
 
 
+def _codes(values: pyarrow.ChunkedArray | pyarrow.Array) -> np.ndarray:
+    """One integer per distinct value (nulls share one), from a single Arrow hash pass."""
+    encoded = pc.dictionary_encode(values, null_encoding="encode")
+    chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
+    if not chunks:
+        return np.zeros(0, dtype="int64")
+    return np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype(
+        "int64", copy=False
+    )
+
+
 def _where(frame: pd.DataFrame, positions: np.ndarray) -> pd.Series:
     """'users.csv row 4' or 'book.xlsx sheet users row 4' for each position."""
     rows = frame[list(SOURCE_COLUMNS)].iloc[positions]
-    sheet = (" sheet " + rows["source_sheet"]).fillna("")
+    sheet = (" sheet " + rows["source_sheet"].astype("str")).fillna("")
     row = rows["source_row"].astype("int64").astype("str")
-    return (rows["source_file"].fillna("") + sheet + " row " + row).reset_index(drop=True)
+    file = rows["source_file"].astype("str").fillna("")  # str or the readers' categorical
+    return (file + sheet + " row " + row).reset_index(drop=True)
 
 
 # --- cross-file: references to users the input does not hold ---
@@ -272,7 +300,7 @@ def _unknown_users(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     users = frames["users"]
     if users.empty or all(frames[kind].empty for kind in USER_REFERENCES):
         return {}
-    known = pc.unique(pyarrow.array(users["key"])).drop_null()
+    known = arrow(users["key"])  # is_in builds its own hash set; duplicates are harmless
     warnings = {}
     for kind, column in USER_REFERENCES.items():
         frame = frames[kind]
@@ -280,16 +308,15 @@ def _unknown_users(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             continue
         values = frame[column]
         # pyarrow's is_in hashes the set once; Series.isin would walk it in Python.
-        listed = pc.is_in(pyarrow.array(values.str.lower()), value_set=known)
-        listed = pc.fill_null(listed, True).to_numpy(zero_copy_only=False)
-        unknown = (frame["outcome"] == "valid").to_numpy() & ~listed
-        if kind == "memberships":  # a member that does not look like a UPN is a group
-            unknown &= matches(values, UPN_PATTERN).to_numpy()
+        listed = pc.is_in(pc.utf8_lower(arrow(values)), value_set=known)
+        unknown = (frame["outcome"] == "valid").to_numpy() & ~to_bools(listed, True)
         positions = np.flatnonzero(unknown)
+        if kind == "memberships":  # a member that does not look like a UPN is a group
+            positions = positions[matches(values.iloc[positions], UPN_PATTERN).to_numpy()]
         if len(positions):
             part = _failures(positions, column, values.iloc[positions], "unknown_user", "warning")
-            text = UNKNOWN_USER_MESSAGE.format(column=column, value="{}")
-            part["message"] = [text.format(v) for v in part["value"]]
+            head, tail = UNKNOWN_USER_MESSAGE.split("{value}")
+            part["message"] = (head.format(column=column) + part["value"] + tail).to_numpy()
             warnings[kind] = part
     return warnings
 

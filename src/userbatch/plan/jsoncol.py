@@ -1,6 +1,10 @@
 """JSON objects built column-wise with Arrow compute, so a million changes need no per-row
-``json.dumps``: each column becomes ``"name": "value"`` fragments, and one element-wise
-join per object skips the fields an update leaves out."""
+``json.dumps``.
+
+An object is a run of pieces: constant glue (``{"name": "``, ``", "name": null``, ``"}``…)
+and the escaped values. All pieces sit in one Arrow array and one ``take`` lays them out
+row after row; each object is then a slice of that buffer, so the objects cost one copy of
+their bytes. Without ``include`` and missing values, one element-wise join does it."""
 
 from __future__ import annotations
 
@@ -14,17 +18,24 @@ import pyarrow.compute as pc
 _TEXT = pa.large_string()
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_CHUNK = 16_384  # rows per take: keeps the pieces and their index a few MB
+# What precedes a field's glue: the object's start, a value (its closing quote), a null.
+_AFTER_START, _AFTER_VALUE, _AFTER_NULL = 0, 1, 2
+_LEAD = ("{", '", ', ", ")
+_END = ("{}", '"}', "}")
 
 
 def _scalar(text: str) -> pa.Scalar:
     return pa.scalar(text, type=_TEXT)
 
 
-def _text(values: pd.Series) -> pa.Array:
-    array = pa.array(values.astype("str"), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array.cast(_TEXT)
+def text_array(values) -> pa.Array:
+    """``values`` (a Series or Arrow array) as one large_string Arrow array."""
+    if isinstance(values, pd.Series):
+        values = pa.array(values.astype("str"), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(_TEXT) if values.type != _TEXT else values
 
 
 def _needs_escape(array: pa.Array) -> bool:
@@ -48,31 +59,87 @@ def _escaped(array: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(array, _CONTROL, "")
 
 
-def _fragments(name: str, values: pd.Series) -> pa.Array:
-    """``"name": "value", `` per row, ``"name": null, `` where missing."""
-    key = json.dumps(name)
-    quoted = pc.binary_join_element_wise(
-        _scalar(key + ': "'), _escaped(_text(values)), _scalar('", '), _scalar("")
-    )
-    return pc.fill_null(quoted, _scalar(key + ": null, "))
+def json_arrays(names, values, include=None) -> pa.Array | pa.ChunkedArray:
+    """One JSON object per row over the fields ``names`` with Arrow arrays ``values``.
+
+    ``include`` (one numpy bool array per field) leaves a field out where False: an update
+    lists only the fields it changes. Missing values are written as null.
+    """
+    values = [_escaped(text_array(v)) for v in values]
+    rows = len(values[0]) if values else 0
+    if include is None and values and not any(v.null_count for v in values):
+        return _joined(names, values)
+    return _laid_out(names, values, include, rows)
 
 
-def _braced(joined: pa.Array) -> pa.Array:
-    """``{`` + each value without its last ``, `` + ``}``.
+def _joined(names, values) -> pa.Array:
+    """Every field present and set: ``{"a": "`` a ``", "b": "`` b ``"}`` in one join."""
+    parts: list = []
+    for i, (name, array) in enumerate(zip(names, values, strict=True)):
+        parts += [_scalar(("{" if i == 0 else '", ') + json.dumps(name) + ': "'), array]
+    return pc.binary_join_element_wise(*parts, _scalar('"}'), _scalar(""))
 
-    That keeps every value's length, so one shifted copy of the bytes does it, reusing the
-    offsets (Arrow would slice UTF-8-aware and copy again for the braces). Empty values
-    (an object with no field) take Arrow's way."""
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[: len(joined) + 1]
-    if joined.offset or joined.null_count or offsets[0] or (np.diff(offsets) < 2).any():
-        body = pc.utf8_slice_codeunits(joined, 0, -2)
-        return pc.binary_join_element_wise(_scalar("{"), body, _scalar("}"), _scalar(""))
-    data = np.frombuffer(joined.buffers()[2], dtype=np.uint8)[: offsets[-1]]
-    out = np.empty_like(data)
-    out[1:] = data[:-1]
-    out[offsets[:-1]] = ord("{")
-    out[offsets[1:] - 1] = ord("}")
-    return pa.LargeStringArray.from_buffers(len(joined), joined.buffers()[1], pa.py_buffer(out))
+
+def _glue(names) -> tuple[pa.Array, int]:
+    """Glue pieces: index ``(after * fields + field) * 2 + is_null``, then the three ends."""
+    glue = [
+        lead + json.dumps(name) + (": null" if null else ': "')
+        for lead in _LEAD
+        for name in names
+        for null in (False, True)
+    ]
+    return pa.array(glue + list(_END), type=_TEXT), len(glue)
+
+
+def _laid_out(names, values, include, rows: int) -> pa.ChunkedArray | pa.Array:
+    """Objects in chunks of rows: each chunk's pieces are laid out by one ``take``."""
+    table, end = _glue(names)
+    null = [~v.is_valid().to_numpy(zero_copy_only=False) for v in values]
+    chunks = []
+    for lo in range(0, rows, _CHUNK):
+        hi = min(rows, lo + _CHUNK)
+        keep = None if include is None else [k[lo:hi] for k in include]
+        chunk = _chunk(table, end, [v[lo:hi] for v in values], [n[lo:hi] for n in null], keep)
+        chunks.append(chunk)
+    # Chunks, not one array: pandas holds them as they are, combining would copy them all.
+    return pa.chunked_array(chunks, type=_TEXT) if chunks else table[:0]
+
+
+def _chunk(table: pa.Array, end: int, values, null, include) -> pa.Array:
+    fields, rows = len(values), len(null[0]) if null else 0
+    pieces = pa.concat_arrays([table, *values])
+    start = np.cumsum([len(table)] + [rows] * fields)[:-1]  # where field f's values begin
+    dtype = np.int32 if len(pieces) < 2**31 else np.int64
+    row = np.arange(rows, dtype=dtype)
+    # Slot 2f: field f's glue, 2f+1: its value, last: the end; -1 leaves a slot out.
+    slots = np.full((rows, 2 * fields + 1), -1, dtype=dtype)
+    after = np.zeros(rows, dtype=dtype)  # _AFTER_START
+    for f in range(fields):
+        keep = None if include is None else include[f]
+        if keep is not None and not keep.any():
+            continue  # an update that changes no row's field f here
+        missing = null[f]
+        glue = after * (2 * fields) + (2 * f) + missing
+        value = np.where(missing, -1, row + start[f])
+        state = np.where(missing, _AFTER_NULL, _AFTER_VALUE)
+        if keep is not None:
+            glue, value = np.where(keep, glue, -1), np.where(keep, value, -1)
+            state = np.where(keep, state, after)
+        slots[:, 2 * f], slots[:, 2 * f + 1], after = glue, value, state
+    slots[:, 2 * fields] = end + after
+    used = slots >= 0
+    laid = pc.take(pieces, pa.array(slots[used]))
+    # Row r's object is pieces first[r] .. first[r+1] of the laid-out array.
+    first = np.concatenate([[0], np.cumsum(used.sum(axis=1))])
+    offsets = np.frombuffer(laid.buffers()[1], dtype=np.int64)[laid.offset + first]
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), laid.buffers()[2])
+
+
+def as_series(array: pa.Array | pa.ChunkedArray, index) -> pd.Series:
+    """An Arrow text array as a pandas ``str`` Series on ``index`` (no copy)."""
+    series = array.to_pandas().astype("str")
+    series.index = index
+    return series
 
 
 def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = None) -> pd.Series:
@@ -83,15 +150,8 @@ def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = No
     """
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
-    parts = []
-    for column in columns:
-        fragment = _fragments(column, frame[column])
-        if include is not None:
-            keep = pa.array(include[column].to_numpy(dtype=bool))
-            fragment = pc.if_else(keep, fragment, _scalar(""))
-        parts.append(fragment)
-    # Every fragment ends with ", "; the last one's gives way to the closing brace.
-    out = _braced(pc.binary_join_element_wise(*parts, _scalar("")))
-    series = out.to_pandas().astype("str")
-    series.index = frame.index
-    return series
+    columns = list(columns)
+    if not columns:
+        return pd.Series("{}", index=frame.index, dtype="str")
+    keep = None if include is None else [include[c].to_numpy(dtype=bool) for c in columns]
+    return as_series(json_arrays(columns, [frame[c] for c in columns], keep), frame.index)

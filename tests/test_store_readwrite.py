@@ -31,7 +31,7 @@ def test_store_round_trip_keeps_odd_text_and_missing_values(tmp_path):
     store.replace_all(_state())
     loaded = store.load()
     with store.engine.connect() as conn:
-        assert store_module._read_sqlite_json(conn, "users") is not None  # the bulk path ran
+        assert store_module._read_sqlite(conn, "users") is not None  # the bulk path ran
         by_rows = {
             n: store_module.conform(n, store_module._read_rows(conn, n)) for n in loaded.tables
         }

@@ -1,0 +1,89 @@
+"""Bulk store reads and writes keep every value exactly, whichever fast path SQLite takes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pandas.testing as pdt
+
+from userbatch.state import store as store_module
+from userbatch.state.model import TABLES, conform
+from userbatch.state.store import Store
+
+PLAIN = ["Sales", "a,b", "ünïcödé ✓ 名前", "null", "", None, "[x]", "'q'"]
+ESCAPED = ['quote "x"', "back\\slash", "tab\tnew\nline\r", "\x01ctl"]
+
+
+def _raw_users(path, values) -> None:
+    """Rows written by SQL, so the store holds exactly these values ("" and NULL apart)."""
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO users (user_principal_name, department) VALUES (?, ?)",
+            [(f"u{i:03d}@contoso.com", v) for i, v in enumerate(values)],
+        )
+
+
+def _frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with store.engine.connect() as conn:
+        return store_module._read_sqlite(conn, "users"), store_module._read_rows(conn, "users")
+
+
+def test_bulk_read_keeps_empty_text_apart_from_null_and_text_that_looks_like_json(tmp_path):
+    store = Store.open(tmp_path / "s.db", create=True)
+    _raw_users(tmp_path / "s.db", PLAIN)
+    bulk, rows = _frames(store)
+    pdt.assert_frame_equal(bulk, rows)
+    assert bulk["department"].iloc[4] == "" and pd.isna(bulk["department"].iloc[5])
+    assert bulk["department"].iloc[3] == "null"
+
+
+def test_bulk_read_across_chunks_with_and_without_escaped_characters(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "READ_BATCH_ROWS", 3)
+    store = Store.open(tmp_path / "s.db", create=True)
+    _raw_users(tmp_path / "s.db", PLAIN * 2 + ESCAPED + PLAIN)
+    bulk, rows = _frames(store)
+    pdt.assert_frame_equal(bulk, rows)
+    assert bulk["user_principal_name"].tolist() == sorted(bulk["user_principal_name"])
+
+
+def test_written_rows_read_back_the_same_with_missing_values_as_null(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "CHUNK_CELLS", 50)  # several executemany chunks
+    values = (PLAIN + ESCAPED) * 5
+    upns = [f"u{i:03d}@contoso.com" for i in range(len(values))][::-1]  # not in key order
+    users = pd.DataFrame(
+        {
+            "user_principal_name": upns,
+            "department": values,
+            "city": [None if i % 3 else "Oslo" for i in range(len(values))],
+        }
+    )
+    store = Store.open(tmp_path / "s.db", create=True)
+    store.write({"users": (None, users)})
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        stored = dict(db.execute("SELECT user_principal_name, department FROM users"))
+        nulls = db.execute("SELECT count(*) FROM users WHERE city IS NULL").fetchone()[0]
+    assert stored == dict(zip(upns, values, strict=True))
+    assert nulls == int(users["city"].isna().sum())
+    loaded = store.load().users.sort_values("user_principal_name", ignore_index=True)
+    expected = conform("users", users).sort_values("user_principal_name", ignore_index=True)
+    pdt.assert_frame_equal(loaded, expected)
+
+
+def test_delete_by_key_removes_only_those_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "CHUNK_CELLS", 4)
+    roles = pd.DataFrame(
+        {
+            "user_principal_name": [f"u{i}@contoso.com" for i in range(10)],
+            "role": ["Basic User"] * 10,
+            "environment": ["sales", "apps"] * 5,
+        }
+    )
+    store = Store.open(tmp_path / "s.db", create=True)
+    store.write({"roles": (None, roles)})
+    store.write({"roles": (roles.iloc[::3], None)})
+    left = store.load().roles
+    assert sorted(left["user_principal_name"]) == sorted(
+        roles["user_principal_name"].drop(index=roles.index[::3])
+    )
+    assert list(left.columns) == list(TABLES["roles"][0])

@@ -89,9 +89,18 @@ def plan_records(
         rows = rows.assign(_owner=as_series(owners, rows.index))
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
-    # Both frames all ``str``: pandas then concatenates Arrow chunks without a copy.
-    env_users = pd.concat([env_users, stubs], ignore_index=True) if len(stubs) else env_users
-    return records, env_users, stub_roles
+    return records, _with_stubs(env_users, stubs), stub_roles
+
+
+def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
+    """The environment users and the new stubs as one table of one Arrow chunk per column:
+    copied once here, where ``pd.concat`` would leave two chunks that every later look-up
+    (diff, R3, R8) would copy into one again."""
+    if stubs.empty:
+        return env_users
+    return pd.DataFrame(
+        {c: as_series(pa.concat_arrays([text(env_users[c]), text(stubs[c])])) for c in stubs}
+    )
 
 
 def _r12_ambiguous(ctx, rows, hits, env_users) -> pd.DataFrame:

@@ -84,7 +84,20 @@ def _prepare(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame.assign(_row=range(len(frame)))
 
 
-def _plan_once(ctx: Context) -> tuple[Plan, pd.DataFrame]:
+def _plan_once(ctx: Context) -> tuple[Plan | None, pd.DataFrame]:
+    planned, violations = _planned_state(ctx)
+    if planned is None:
+        return None, violations
+    # The rules' intermediate frames are gone by now: table_writes' copies of inserted rows
+    # replace the planned tables' own rows, table by table, instead of adding to them.
+    changes = ctx.changes.frame()
+    _settle_outcomes(ctx.frames, changes)
+    writes = table_writes(ctx.state, planned)
+    return Plan(ctx.frames, changes, ctx.problems, ctx.state, planned, writes), violations
+
+
+def _planned_state(ctx: Context) -> tuple[State | None, pd.DataFrame]:
+    """Run the rules: the planned state (None when R10 refuses rows) and R10's violations."""
     state = ctx.state
     tenant = plan_users(ctx)
     plan_mirror(ctx, tenant)
@@ -113,10 +126,7 @@ def _plan_once(ctx: Context) -> tuple[Plan, pd.DataFrame]:
         users=users, licenses=licenses, memberships=memberships, environment_users=env_users,
         roles=roles, records=records,
     )  # fmt: skip
-    changes = ctx.changes.frame()
-    _settle_outcomes(ctx.frames, changes)
-    plan = Plan(ctx.frames, changes, ctx.problems, state, planned, table_writes(state, planned))
-    return plan, violations
+    return planned, violations
 
 
 def _converted(state: State, reassign: pd.DataFrame | None) -> pd.DataFrame:

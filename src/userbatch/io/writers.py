@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
 from pathlib import Path
@@ -55,7 +55,7 @@ def _holds_text(series: pd.Series) -> bool:
 
 
 # Rows converted to Arrow and written at a time: memory stays flat whatever the table's length.
-CSV_CHUNK_ROWS = 200_000
+CSV_CHUNK_ROWS = 100_000
 
 
 def write_csv(
@@ -118,6 +118,13 @@ def _write_csv_parts(parts: Iterable[pd.DataFrame], handle, neutralize_cells: bo
     if writer is None:  # no rows at all: the header alone
         writer = pa_csv.CSVWriter(handle, schema)
     writer.close()
+    _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the chunks' memory back to the system: Arrow's allocator keeps freed pages for
+    reuse (~25 MiB after a long table), which would stack up under the next report."""
+    pa.default_memory_pool().release_unused()
 
 
 def _csv_chunk(frame: pd.DataFrame, neutralize_cells: bool) -> pa.Table:
@@ -232,7 +239,8 @@ def write_xlsx(
             with book.open(part, "w", force_zip64=_may_pass_2_gib(estimate)) as handle:
                 pieces = _sheet_xml(frame, note, _piece_rows(frame, estimate))
                 _write_pieces(compressor, handle, pieces)
-            del frame  # before the next sheet's rows are built
+            del frame, pieces  # before the next sheet's rows are built
+            _release_memory()
     return path
 
 
@@ -328,8 +336,9 @@ def _sheet_xml(frame: pd.DataFrame, note: str | None, rows: int = _CHUNK_ROWS) -
     last_row = len(frame) + 1 if note is None else len(frame) + 3
     head = _sheet_head(frame, columns, f"A1:{letters[-1]}{last_row}")
     yield [head.encode(), _rows_xml(pd.DataFrame([columns], dtype="str"), letters, 1, ' s="1"')]
+    cells = _column_cells(frame, letters)
     for start in range(0, len(frame), rows):
-        yield [_rows_xml(frame.iloc[start : start + rows], letters, start + 2)]
+        yield [_rows_of(cells, 2, start, min(rows, len(frame) - start))]
     tail = f'</sheetData><autoFilter ref="A1:{letters[-1]}{len(frame) + 1}"/>{_PAGE_MARGINS}'
     if note is None:
         yield [f"{tail}</worksheet>".encode()]
@@ -366,12 +375,16 @@ def _rows_xml(
     frame: pd.DataFrame, letters: list[str], first_row: int, style: str = ""
 ) -> memoryview:
     """``<row>`` elements for ``frame``'s rows, numbered from ``first_row``, as UTF-8."""
-    row_numbers = pc.cast(pa.array(np.arange(first_row, first_row + len(frame))), pa.string())
-    cells = [
-        pc.fill_null(_cells(frame.iloc[:, i], letter, row_numbers, style), "")
-        for i, letter in enumerate(letters[: frame.shape[1]])
-    ]
-    rows = pc.binary_join_element_wise('<row r="', row_numbers, '">', *cells, "</row>", "")
+    return _rows_of(_column_cells(frame, letters, style), first_row, 0, len(frame))
+
+
+def _rows_of(cells: list[Callable], first_row: int, start: int, count: int) -> memoryview:
+    """``<row>`` elements for rows [start, start + count) of prepared columns (see
+    ``_column_cells``), the first of them numbered ``first_row``, as UTF-8."""
+    numbers = np.arange(first_row + start, first_row + start + count)
+    row_numbers = pc.cast(pa.array(numbers), pa.string())
+    parts = [pc.fill_null(cell(row_numbers, start), "") for cell in cells]
+    rows = pc.binary_join_element_wise('<row r="', row_numbers, '">', *parts, "</row>", "")
     return _joined_bytes(rows)
 
 
@@ -392,38 +405,57 @@ def text_bytes(values: pa.Array | pa.ChunkedArray) -> Iterator[memoryview]:
         yield _joined_bytes(chunk)
 
 
-def _cells(series: pd.Series, letter: str, row_numbers: pa.Array, style: str) -> pa.Array:
-    """One ``<c>`` element per row, null where the cell is empty."""
+def _column_cells(frame: pd.DataFrame, letters: list[str], style: str = "") -> list[Callable]:
+    """Per column of ``frame``, a function of (row numbers, first position) giving the
+    ``<c>`` elements of those rows, null where a cell is empty. Each column's values are
+    converted once here; the rows of a piece are slices of them."""
+    return [
+        _cells(frame.iloc[:, i], letter, style)
+        for i, letter in enumerate(letters[: frame.shape[1]])
+    ]
+
+
+def _cells(series: pd.Series, letter: str, style: str) -> Callable[[pa.Array, int], pa.Array]:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        return _typed_cells(_bool_values(series), letter, row_numbers, ' t="b"')
+        return _typed_cells(_bool_values(series), letter, ' t="b"')
     if pd.api.types.is_datetime64_dtype(dtype):  # naive only: Excel has no time zones
-        return _typed_cells(_excel_dates(series), letter, row_numbers, ' s="2"')
+        return _typed_cells(_excel_dates(series), letter, ' s="2"')
     if pd.api.types.is_numeric_dtype(dtype):
-        return _typed_cells(_number_values(series), letter, row_numbers, "")
+        return _typed_cells(_number_values(series), letter, "")
     if pd.api.types.is_object_dtype(dtype):
-        return _mixed_cells(series, letter, row_numbers, style)
-    return _text_cells(series.astype("str"), letter, row_numbers, style)
+        return lambda rows, start: _mixed_cells(
+            series.iloc[start : start + len(rows)], letter, rows, style
+        )
+    return _text_cells(series.astype("str"), letter, style)
 
 
-def _typed_cells(values: pa.Array, letter: str, row_numbers: pa.Array, kind: str) -> pa.Array:
-    return pc.binary_join_element_wise(
-        f'<c r="{letter}', row_numbers, f'"{kind}><v>', values, "</v></c>", "",
-        null_handling="emit_null",
-    )  # fmt: skip
+def _typed_cells(values: pa.Array, letter: str, kind: str) -> Callable[[pa.Array, int], pa.Array]:
+    def cells(rows: pa.Array, start: int) -> pa.Array:
+        return pc.binary_join_element_wise(
+            f'<c r="{letter}', rows, f'"{kind}><v>', values.slice(start, len(rows)), "</v></c>",
+            "", null_handling="emit_null",
+        )  # fmt: skip
+
+    return cells
 
 
-def _text_cells(series: pd.Series, letter: str, row_numbers: pa.Array, style: str) -> pa.Array:
+def _text_cells(series: pd.Series, letter: str, style: str) -> Callable[[pa.Array, int], pa.Array]:
     """Inline strings: text is never read as a formula or an error code, whatever it says."""
     values, spaced = _xml_text(_plain_array(series, pa.string()))
-    opening = "<t>"
+    opening = None
     if spaced.any():  # Excel trims outer whitespace unless told to keep it
         opening = pc.if_else(pa.array(spaced), '<t xml:space="preserve">', "<t>")
-    return pc.binary_join_element_wise(
-        f'<c r="{letter}', row_numbers, f'"{style} t="inlineStr"><is>', opening,
-        values, "</t></is></c>", "",
-        null_handling="emit_null",
-    )  # fmt: skip
+
+    def cells(rows: pa.Array, start: int) -> pa.Array:
+        return pc.binary_join_element_wise(
+            f'<c r="{letter}', rows, f'"{style} t="inlineStr"><is>',
+            "<t>" if opening is None else opening.slice(start, len(rows)),
+            values.slice(start, len(rows)), "</t></is></c>", "",
+            null_handling="emit_null",
+        )  # fmt: skip
+
+    return cells
 
 
 def _plain_array(series: pd.Series, kind: pa.DataType) -> pa.Array:
@@ -453,8 +485,14 @@ def _xml_text(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def _special_bytes(values: pa.Array) -> bytes:
-    """The bytes of ``values`` that may need work (a slice reads only its own bytes)."""
-    return bytes(_joined_bytes(values)).translate(None, _PLAIN_BYTES)
+    """The bytes of ``values`` that may need work (a slice reads only its own bytes),
+    copied a MiB at a time (``translate`` wants bytes) rather than the whole column."""
+    data = _joined_bytes(values)
+    step = 2**20
+    return b"".join(
+        bytes(data[start : start + step]).translate(None, _PLAIN_BYTES)
+        for start in range(0, len(data), step)
+    )
 
 
 def _outer_whitespace(values: pa.Array) -> np.ndarray:
@@ -497,14 +535,13 @@ def _mixed_cells(series: pd.Series, letter: str, row_numbers: pa.Array, style: s
     Such columns are small (the summary sheet), so one Python call per value is fine."""
     kinds = series.map(_kind_of).to_numpy()
     parts = [
-        _cells(series.where(kinds == "bool").astype("boolean"), letter, row_numbers, style),
-        _cells(series.where(kinds == "number").astype("float64"), letter, row_numbers, style),
+        _cells(series.where(kinds == "bool").astype("boolean"), letter, style),
+        _cells(series.where(kinds == "number").astype("float64"), letter, style),
         _text_cells(
-            series.where(kinds == "text").map(str, na_action="ignore").astype("str"),
-            letter, row_numbers, style,
+            series.where(kinds == "text").map(str, na_action="ignore").astype("str"), letter, style
         ),
-    ]  # fmt: skip
-    return pc.coalesce(*parts)
+    ]
+    return pc.coalesce(*[cells(row_numbers, 0) for cells in parts])
 
 
 def _kind_of(value) -> str:

@@ -20,6 +20,7 @@ import jinja2
 import pandas as pd
 
 from userbatch.reports.model import DEFAULT_HTML_MAX_ROWS, RunReport
+from userbatch.reports.tables import ChunkedTable
 from userbatch.vocabulary import LEVEL_RANK, OUTCOMES
 
 TEMPLATE = "report.html.j2"
@@ -47,7 +48,7 @@ def write_report_html(
     path: str | Path,
     report: RunReport,
     summary: dict,
-    tables: dict[str, pd.DataFrame | None],
+    tables: dict[str, pd.DataFrame | ChunkedTable | None],
     max_rows: int | None = DEFAULT_HTML_MAX_ROWS,
     *,
     now: datetime | None = None,
@@ -66,7 +67,7 @@ def write_report_html(
 def render_report_html(
     report: RunReport,
     summary: dict,
-    tables: dict[str, pd.DataFrame | None],
+    tables: dict[str, pd.DataFrame | ChunkedTable | None],
     max_rows: int | None = DEFAULT_HTML_MAX_ROWS,
     *,
     now: datetime | None = None,
@@ -161,11 +162,13 @@ def environment_counts(environment_users: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _listing(name: str, title: str, table: pd.DataFrame | None, max_rows: int | None) -> dict:
+def _listing(
+    name: str, title: str, table: pd.DataFrame | ChunkedTable | None, max_rows: int | None
+) -> dict:
     """One table for the page: its first ``max_rows`` rows as text, and how many there are."""
     if table is None:
         return {"name": name, "title": title, "total": 0, "absent": True}
-    shown = table.head(len(table) if max_rows is None else max_rows)  # a ChunkedTable too
+    shown = table.head(len(table) if max_rows is None else max_rows)
     text = shown.astype(object).where(shown.notna(), "")
     levels = text["level"] if "level" in text else pd.Series("", index=text.index)
     rows = [

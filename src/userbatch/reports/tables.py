@@ -47,8 +47,8 @@ _PASSWORD_WORD = re.compile(PASSWORD.encode())
 _LEVELS = sorted(LEVEL_RANK, key=LEVEL_RANK.get)  # by rank: info, warning, error
 # Columns of a kind frame that are not input columns (never written to errors files).
 _NOT_INPUT = {*SOURCE_COLUMNS, "key", "outcome", ERROR_COLUMN}
-# Rows of a long table built at a time: ~30 MiB of text at most, whatever the run's size.
-CHUNK_ROWS = 50000
+# Rows of a long table built at a time: ~10 MiB of text, whatever the run's size.
+CHUNK_ROWS = 50_000
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str``
 
 

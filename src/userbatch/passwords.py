@@ -10,39 +10,54 @@ import secrets
 
 import numpy as np
 
-UPPER = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
-LOWER = np.array(list("abcdefghijkmnopqrstuvwxyz"))
-DIGITS = np.array(list("23456789"))
-SYMBOLS = np.array(list("!#$%*?"))
+
+def _alphabet(characters: str) -> np.ndarray:
+    return np.frombuffer(characters.encode("ascii"), dtype=np.uint8)
+
+
+UPPER = _alphabet("ABCDEFGHJKLMNPQRSTUVWXYZ")
+LOWER = _alphabet("abcdefghijkmnopqrstuvwxyz")
+DIGITS = _alphabet("23456789")
+SYMBOLS = _alphabet("!#$%*?")
 # 64 symbols: a byte modulo 64 picks one without bias.
-REST = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#$%*?&"))
+REST = _alphabet("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#$%*?&")
 LENGTH = 16
+
+
+def _random(n: int, dtype) -> np.ndarray:
+    """``n`` random numbers from the operating system's CSPRNG (``secrets``)."""
+    return np.frombuffer(secrets.token_bytes(n * np.dtype(dtype).itemsize), dtype=dtype)
 
 
 def _pick(alphabet: np.ndarray, n: int) -> np.ndarray:
     # 32 random bits per pick: the modulo bias is below 1e-8.
-    raw = np.frombuffer(secrets.token_bytes(4 * n), dtype=np.uint32)
-    return alphabet[raw % len(alphabet)]
+    return alphabet[_random(n, np.uint32) % len(alphabet)]
+
+
+def _distinct_slots(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, three distinct positions in 0..size-1, uniform over ordered triples: each is
+    drawn among the positions still free and moved past the ones taken."""
+    first = _random(n, np.uint32) % size
+    second = (_random(n, np.uint32) % (size - 1)).astype(np.int64)
+    second += second >= first
+    third = (_random(n, np.uint32) % (size - 2)).astype(np.int64)
+    third += third >= np.minimum(first, second)
+    third += third >= np.maximum(first, second)
+    return first.astype(np.int64), second, third
 
 
 def generate_passwords(n: int) -> list[str]:
-    """``n`` temporary passwords; the character classes sit at shuffled inner positions."""
+    """``n`` temporary passwords; the character classes sit at shuffled inner positions.
+    Built as one byte matrix, a row per password (240k in 0.1 s, not 0.7 s joined per row)."""
     if n == 0:
         return []
-    rest = REST[np.frombuffer(secrets.token_bytes(n * (LENGTH - 1)), dtype=np.uint8) % 64]
-    chars = np.column_stack([_pick(UPPER, n), rest.reshape(n, LENGTH - 1)])
+    chars = np.empty((n, LENGTH), dtype=np.uint8)
+    chars[:, 0] = _pick(UPPER, n)
+    chars[:, 1:] = REST[_random(n * (LENGTH - 1), np.uint8) % 64].reshape(n, LENGTH - 1)
     # Put one lower, digit and symbol at distinct positions 1..15 of each password.
-    slots = (
-        np.argsort(
-            np.frombuffer(secrets.token_bytes(4 * n * (LENGTH - 1)), dtype=np.uint32).reshape(
-                n, LENGTH - 1
-            ),
-            axis=1,
-        )[:, :3]
-        + 1
-    )
     rows = np.arange(n)
-    chars[rows, slots[:, 0]] = _pick(LOWER, n)
-    chars[rows, slots[:, 1]] = _pick(DIGITS, n)
-    chars[rows, slots[:, 2]] = _pick(SYMBOLS, n)
-    return ["".join(row) for row in chars]
+    lower, digit, symbol = _distinct_slots(n, LENGTH - 1)
+    chars[rows, lower + 1] = _pick(LOWER, n)
+    chars[rows, digit + 1] = _pick(DIGITS, n)
+    chars[rows, symbol + 1] = _pick(SYMBOLS, n)
+    return chars.view(f"S{LENGTH}").ravel().astype(f"U{LENGTH}").tolist()

@@ -38,6 +38,9 @@ def text_array(values) -> pa.Array:
     return values.cast(_TEXT) if values.type != _TEXT else values
 
 
+_BLOCK = 1 << 22  # bytes scanned at a time: temporaries of a few MB, not of the column
+
+
 def _needs_escape(array: pa.Array) -> bool:
     """Whether any value holds ``"``, ``\\`` or a control character: one numpy pass over
     the UTF-8 bytes (those code points are single bytes below 0x80 there), ~20× cheaper
@@ -46,8 +49,12 @@ def _needs_escape(array: pa.Array) -> bool:
         return False
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
     start, end = offsets[array.offset], offsets[array.offset + len(array)]
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[start:end]
-    return bool(((data < 0x20) | (data == 0x22) | (data == 0x5C)).any())
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    for at in range(start, end, _BLOCK):
+        block = data[at : min(end, at + _BLOCK)]
+        if ((block < 0x20) | (block == 0x22) | (block == 0x5C)).any():
+            return True
+    return False
 
 
 def _escaped(array: pa.Array) -> pa.Array:

@@ -43,16 +43,20 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     current = ctx.state.licenses
     current_keys = lower(current["user_principal_name"])
     current_pairs = pair(current_keys, current["sku"])
-    rows, ok = _resolve(ctx, tenant)
+    rows, ok, users = _resolve(ctx, tenant, current_keys)
     derived = tenant.license_removals
     derived_pairs = pair(lower(derived["user_principal_name"]), derived["sku"])
     _log(ctx, "remove_license", derived.assign(_pair=derived_pairs), rule="R7")
     action = rows["action"]
-    removes = _subset(rows, ok & action.eq("remove").to_numpy())[LOGGED]
-    held = isin(removes["_pair"], current_pairs) & ~isin(removes["_pair"], derived_pairs)
-    _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
-    removed = pd.concat([derived_pairs, removes["_pair"]])
-    kept = (~isin(current_pairs, removed)).to_numpy()
+    removed, kept = derived_pairs, np.ones(len(current), bool)
+    remove = ok & action.eq("remove").to_numpy()
+    if remove.any():  # (a set lookup hashes all its candidates, even for no rows)
+        removes = rows.loc[remove, LOGGED]
+        held = isin(removes["_pair"], current_pairs) & ~isin(removes["_pair"], derived_pairs)
+        _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
+        removed = pd.concat([derived_pairs, removes["_pair"]])
+    if len(removed):
+        kept = (~isin(current_pairs, removed)).to_numpy()
     new = ok & action.eq("assign").to_numpy() & ~isin(rows["_pair"], current_pairs[kept]).to_numpy()
     new[new] = _r15_usage_location(ctx, rows.loc[new, CHECKED], tenant)
     new[new] = _r14_capacity(ctx, rows.loc[new, CHECKED], current["sku"][kept])
@@ -64,7 +68,7 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     planned = pd.DataFrame({"user_principal_name": upns, "sku": skus})
     # Seats of users deleted (or never stored) go; the new ones are of known users.
     known = np.ones(len(upns), bool)
-    known[: kept.sum()] = isin(current_keys[kept], tenant.users["_key"]).to_numpy()
+    known[: kept.sum()] = users[kept]
     return planned[known]
 
 
@@ -73,13 +77,16 @@ def _subset(rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return rows if mask.all() else rows[mask]
 
 
-def _resolve(ctx: Context, tenant: TenantPlan) -> tuple[pd.DataFrame, np.ndarray]:
-    """The pending rows with user and SKU resolved, and which of them passed. Refused rows
-    are masked, not filtered away: each filter would copy every column of every row."""
+def _resolve(ctx: Context, tenant: TenantPlan, stored: pd.Series):
+    """All rows with user and SKU resolved, which of them are pending and passed, and
+    which ``stored`` seats (lower-cased UPNs) are of planned users. Refused rows are
+    masked, not filtered away: each filter would copy every column of every row."""
     rows, pending = pending_rows(ctx, "licenses", ROW_COLUMNS)
     keys = lower(rows["user_principal_name"])
-    # The user's row in the planned users: whether it is known, and its usage location (R15).
-    user = positions(keys, tenant.users["_key"])
+    # The user's row in the planned users: whether it is known, and its usage location
+    # (R15); one lookup for the rows and the stored seats (each builds a hash set of users).
+    found = positions(pd.concat([keys, stored]), tenant.users["_key"])
+    user, users = found[: len(keys)], found[len(keys) :] >= 0
     known = pending & (user >= 0)
     if (pending & ~known).any():
         missing = rows[pending & ~known]
@@ -93,7 +100,7 @@ def _resolve(ctx: Context, tenant: TenantPlan) -> tuple[pd.DataFrame, np.ndarray
         message="no SKU named " + bad["sku"] + " in the tenant",
     )  # fmt: skip
     rows = rows.assign(key_upn=keys, _user=user, _sku=sku, _pair=pair(keys, sku))
-    return rows, known & ~unknown
+    return rows, known & ~unknown, users
 
 
 def _r15_usage_location(ctx: Context, assigns: pd.DataFrame, tenant: TenantPlan) -> np.ndarray:

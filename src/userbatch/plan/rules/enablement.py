@@ -74,24 +74,10 @@ def encode(*arrays: pa.Array) -> tuple[list[np.ndarray], int]:
     if not encoded.num_chunks:  # every array empty
         return [np.zeros(0, dtype=np.int64) for _ in arrays], 0
     # Arrow drops empty chunks: the codes of all chunks in order, cut by input lengths.
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks])
+    chunks = [c.indices.to_numpy() for c in encoded.chunks]  # no nulls: no copy
+    codes = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     bounds = np.cumsum([len(a) for a in arrays])[:-1]
-    return np.split(codes.astype(np.int64), bounds), len(encoded.chunks[-1].dictionary)
-
-
-def pairs(environments: list[pa.Array], users: list[pa.Array]) -> tuple[list[np.ndarray], int]:
-    """Codes of (environment, user) pairs, one shared numbering: how environment users,
-    their roles and record owners match (``env_user_key``) without joining texts."""
-    env_codes, env_size = encode(*environments)
-    user_codes, user_size = encode(*users)
-    out = [e * user_size + u for e, u in zip(env_codes, user_codes, strict=True)]
-    size = env_size * user_size
-    total = sum(len(c) for c in out)
-    if size > 4 * total + 1024:  # many environments: renumber densely to keep tables small
-        dense, uniques = pd.factorize(np.concatenate(out) if out else np.zeros(0, np.int64))
-        out = np.split(dense.astype(np.int64), np.cumsum([len(c) for c in out])[:-1])
-        size = len(uniques)
-    return out, size
+    return np.split(codes, bounds), len(encoded.chunks[-1].dictionary)
 
 
 def marks(codes: np.ndarray, size: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from userbatch.frames import isin
 from userbatch.plan.context import PENDING, Context, lower
-from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.jsoncol import json_arrays
 from userbatch.plan.rules.enablement import (
     as_series,
     encode,
@@ -39,8 +39,8 @@ def _match(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
     new_users = positions(folded(new["user_name"]), users.dictionary)
     (old_env, new_env), _ = encode(text(old["environment"]), text(new["environment"]))
     size = len(users.dictionary) + 1
-    old_pairs = old_env * size + users.indices.to_numpy().astype(np.int64)
-    return first_match(new_env * size + new_users, old_pairs)
+    old_pairs = old_env.astype(np.int64) * size + users.indices.to_numpy()
+    return first_match(new_env.astype(np.int64) * size + new_users, old_pairs)
 
 
 def _texts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -64,9 +64,14 @@ def _objects(frame, at, columns, include=None) -> pd.Series:
     return _json({c: _cells(frame, c, at) for c in columns}, include)
 
 
-def _json(cells: dict[str, pa.Array], include=None) -> pd.Series:
-    rows = pd.DataFrame({c: as_series(v) for c, v in cells.items()})
-    return json_objects(rows, list(cells), None if include is None else pd.DataFrame(include))
+def _json(cells: dict[str, pa.Array], include: dict[str, np.ndarray] | None = None) -> pd.Series:
+    """JSON objects over ``cells`` (field -> values); ``include`` leaves a field out where
+    False."""
+    names = list(cells)
+    if not len(cells[names[0]]):
+        return pd.Series([], dtype="str")
+    fields = None if include is None else [include[c] for c in names]
+    return as_series(json_arrays(names, [cells[c] for c in names], fields))
 
 
 def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:

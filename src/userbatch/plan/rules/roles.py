@@ -225,8 +225,8 @@ def warn_roleless(
     (role_env, user_env), _ = encode(
         text(roles["environment"]), text(env_users["environment"]).take(pa.array(at))
     )
-    with_role = role_env * size + held.indices.to_numpy().astype(np.int64)
-    mine = user_env * size + positions(users, held.dictionary)
+    with_role = role_env.astype(np.int64) * size + held.indices.to_numpy()
+    mine = user_env.astype(np.int64) * size + positions(users, held.dictionary)
     lonely = at[~np.isin(mine, with_role)]
     names = text(env_users["user_name"]).take(pa.array(lonely))
     environments = text(env_users["environment"]).take(pa.array(lonely))

@@ -58,6 +58,9 @@ SNAPSHOT_ONLY = ("environments", "skus", "domains", "groups", "security_roles", 
 # Our CSV formula neutralization (SPEC §7) put a ' before these; readers drop it again.
 _NEUTRALIZED = r"^'[=+\-@\t\r]"
 _VERSION_LINE = re.compile(rb"^version:", re.IGNORECASE)
+# pyarrow parses CSV blocks in parallel; each becomes a chunk of every column. 1 MiB (its
+# default) gave ~50 chunks per column at 300k users, and every later step pays per chunk.
+_BLOCK_BYTES = 8 << 20
 
 
 @dataclass
@@ -132,7 +135,10 @@ def read_inputs(
             file = _read_file(path, name, encoding, max_bytes, reading.problems)
             reading.inputs.append({"path": name, "sha256": file.sha256})
             reading.add_file(file)
-    return reading.result()
+    result = reading.result()
+    # The raw tables and the cleaning's transients are gone: hand their pages back.
+    pa.default_memory_pool().release_unused()
+    return result
 
 
 def read_sheets(
@@ -253,7 +259,9 @@ def _arrow_csv(data: bytes, delimiter: str, skip: int) -> pd.DataFrame:
     """
     table = pa_csv.read_csv(
         pa.BufferReader(data),
-        read_options=pa_csv.ReadOptions(skip_rows=skip, autogenerate_column_names=True),
+        read_options=pa_csv.ReadOptions(
+            skip_rows=skip, autogenerate_column_names=True, block_size=_BLOCK_BYTES
+        ),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
             check_utf8=False,  # to_utf8 has made the bytes UTF-8
@@ -635,18 +643,24 @@ def _clean_column(written: pa.ChunkedArray):
 
 def _missing_where_empty(cells: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Empty cells as missing, keeping the text buffers: only a validity bitmap is new."""
+    filled = pc.and_kleene(pc.is_valid(cells), pc.not_equal(pc.binary_length(cells), 0))
     if isinstance(cells, pa.Array):
-        return _empty_as_null(cells)
-    return pa.chunked_array([_empty_as_null(chunk) for chunk in cells.chunks], cells.type)
+        return _with_validity(cells, filled)
+    if [len(c) for c in filled.chunks] != [len(c) for c in cells.chunks]:
+        return pc.if_else(filled, cells, pa.scalar(None, cells.type))
+    chunks = [_with_validity(c, f) for c, f in zip(cells.chunks, filled.chunks, strict=True)]
+    return pa.chunked_array(chunks, cells.type)
 
 
-def _empty_as_null(chunk: pa.Array) -> pa.Array:
-    filled = pc.and_kleene(pc.is_valid(chunk), pc.not_equal(pc.binary_length(chunk), 0))
-    if chunk.offset or filled.offset:  # a sliced chunk: bitmaps would not line up
-        return pc.if_else(filled, chunk, pa.scalar(None, chunk.type))
+def _with_validity(chunk: pa.Array, filled: pa.BooleanArray) -> pa.Array:
+    """``chunk`` with ``filled`` as its validity bitmap; the text buffers are shared."""
+    if chunk.offset or filled.offset:  # a sliced chunk: line the bitmap up with its offset
+        filled = pa.concat_arrays([pa.array(np.zeros(chunk.offset, dtype=bool)), filled])
     # A boolean array's values are a bitmap: exactly the validity bitmap wanted.
     buffers = [filled.buffers()[1], *chunk.buffers()[1:]]
-    return pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=-1)
+    return pa.Array.from_buffers(
+        chunk.type, len(chunk), buffers, null_count=-1, offset=chunk.offset
+    )
 
 
 def _warn_cells(frame, mask, column, entity, problems, message) -> None:

@@ -55,8 +55,11 @@ def fold(value: str) -> str:
     return re.sub(r"[\s_-]+", "", value).casefold()
 
 
-def arrow(series: pd.Series) -> pyarrow.Array | pyarrow.ChunkedArray:
-    """The column's pyarrow data, zero-copy for the arrow-backed `str` dtype (chunks kept)."""
+def arrow(series) -> pyarrow.Array | pyarrow.ChunkedArray:
+    """The column's pyarrow data, zero-copy for the arrow-backed `str` dtype (chunks kept);
+    Arrow data as it is (``pyarrow.array`` would combine a chunked array's chunks)."""
+    if isinstance(series, (pyarrow.Array, pyarrow.ChunkedArray)):
+        return series
     return pyarrow.array(series)
 
 

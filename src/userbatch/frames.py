@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _arrow(values) -> pa.Array | None:
-    """A large_string Arrow array of ``values``, or None when they are not text."""
+def _arrow(values, combine: bool = True) -> pa.Array | pa.ChunkedArray | None:
+    """A large_string Arrow array of ``values``, or None when they are not text. Without
+    ``combine`` a chunked column stays chunked (no copy): compute functions take either."""
     if isinstance(values, (pd.Series, pd.Index)):
         if not pd.api.types.is_string_dtype(values.dtype):
             return None
@@ -24,14 +25,14 @@ def _arrow(values) -> pa.Array | None:
         if not all(isinstance(v, str) for v in values):
             return None
         array = pa.array(values, type=pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
+    if combine and isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array.cast(pa.large_string()) if array.type != pa.large_string() else array
 
 
 def isin(values, candidates):
     """``values.isin(candidates)``: a bool Series aligned on a Series, an array on an Index."""
-    left = _arrow(values)
+    left = _arrow(values, combine=False)
     right = _arrow(
         candidates if isinstance(candidates, (pd.Series, pd.Index, list)) else list(candidates)
     )
@@ -45,17 +46,17 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     """``keys.map(mapping)`` (first match of a repeated index wins), missing where absent."""
     if mapping.empty:
         return pd.Series(np.nan, index=keys.index, dtype=mapping.dtype)
-    left, right = _arrow(keys), _arrow(mapping.index)
+    left, right = _arrow(keys, combine=False), _arrow(mapping.index)
     if left is None or right is None:
         return keys.map(mapping)
-    position = pc.index_in(left, value_set=right).to_numpy(zero_copy_only=False)
+    position = pc.index_in(left, value_set=right)
+    if pd.api.types.is_string_dtype(mapping.dtype):
+        # take with null positions gives null values: one array, no second pass for misses
+        taken = pc.take(_arrow(mapping, combine=False), position)
+        return pd.Series(taken, index=keys.index, dtype="str")
+    position = position.to_numpy(zero_copy_only=False)
     found = ~np.isnan(position)
     values = mapping.to_numpy()
-    if pd.api.types.is_string_dtype(mapping.dtype):
-        taken = pc.take(_arrow(mapping), pa.array(np.where(found, position, 0).astype("int64")))
-        out = taken.to_pandas().astype("str")
-        out.index = keys.index
-        return out.where(found)
     out = np.full(len(keys), np.nan, dtype=object)
     out[found] = values[position[found].astype("int64")]
     return pd.Series(out, index=keys.index).infer_objects()

@@ -220,9 +220,12 @@ def derive_environment_users(
 def _select(state, facts, existing, allow_disable_apps) -> list[_Selection]:
     groups = state.environments["security_group"]
     memberships = state.memberships
-    group_keys = folded(memberships["group"]) if groups.notna().any() else None
+    # Each column made one Arrow array once: a chunked column is copied by ``text``.
+    grouped = groups.notna().any()
+    group_keys = folded(memberships["group"]) if grouped else None
+    member = text(memberships["member"]) if grouped else None
     members = [
-        fold(text(memberships["member"]).filter(pc.equal(group_keys, scalar(group.lower()))))
+        fold(member.filter(pc.equal(group_keys, scalar(group.lower()))))
         for group in groups.dropna()
     ]
     # One dictionary for every user key this derivation matches.

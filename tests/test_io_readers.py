@@ -278,3 +278,24 @@ def test_utf16_without_bom_reads_with_the_encoding_option(write_csv):
 def test_non_breaking_spaces_are_trimmed_too(write_csv):
     path = write_csv("users.csv", "user_principal_name,city\na@c.com,\u00a0Lyon\u3000\n")
     assert read_inputs([path]).frames["users"]["city"].tolist() == ["Lyon"]
+
+
+def test_blank_cells_are_missing_in_every_block_of_a_large_csv(write_csv, monkeypatch):
+    # pyarrow parses a CSV in blocks; blanks are marked missing chunk by chunk, and the
+    # first chunk starts after the header row.
+    monkeypatch.setattr("userbatch.io.readers._BLOCK_BYTES", 64)
+    rows = [f"u{i}@c.com,{'' if i % 3 else 'Ann'},{'' if i % 2 else ' x '}" for i in range(40)]
+    path = write_csv("users.csv", "user_principal_name,first_name,city\n" + "\n".join(rows))
+    read = read_inputs([path])
+    users = read.frames["users"]
+    assert users["first_name"].isna().tolist() == [bool(i % 3) for i in range(40)]
+    assert users["city"].fillna("-").tolist() == ["-" if i % 2 else "x" for i in range(40)]
+    assert problems(read, column="city")["source_row"].tolist() == list(range(2, 42, 2))
+
+
+def test_rows_of_one_kind_from_two_files_keep_their_own_source_file(write_csv):
+    first = write_csv("a/users.csv", "user_principal_name\na@c.com\nb@c.com\n")
+    second = write_csv("b/users.csv", "user_principal_name\nc@c.com\n")
+    users = read_inputs([first, second]).frames["users"]
+    assert users["source_file"].astype("str").tolist() == [str(first), str(first), str(second)]
+    assert users["source_row"].tolist() == [2, 3, 2]

@@ -93,6 +93,45 @@ def test_each_kind_finds_duplicates_by_its_key(kind, first, again):
     assert validation.frames[kind]["outcome"].tolist() == ["valid", "valid", "invalid"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "first", "again"),
+    [
+        (
+            "licenses",
+            {"user_principal_name": "a@contoso.com", "sku": "E3"},
+            {"user_principal_name": "A@CONTOSO.com", "sku": "e3"},
+        ),
+        ("memberships", {"group": "Sales", "member": "Ops"}, {"group": "sales", "member": "OPS"}),
+        (
+            "roles",
+            {"user_principal_name": "a@contoso.com", "role": "Basic User"},
+            {"user_principal_name": "A@contoso.com", "role": "BASIC USER"},
+        ),
+    ],
+)
+def test_duplicates_are_found_alike_beside_a_users_input(kind, first, again):
+    other = {**first}
+    other[next(iter(first))] = "other@contoso.com"
+    frames = {"users": users("a@contoso.com"), kind: frame(first, other, again, file="in.csv")}
+    validation = validate(Read(frames))
+    dup = problems_of(validation, "duplicate")
+    assert dup[["source_row", "message"]].values.tolist() == [[4, "duplicate of in.csv row 2"]]
+
+
+def test_keys_holding_a_pipe_compare_as_the_joined_key():
+    # The key joins its parts with "|": E3|X for a@contoso.com reads like X for a@contoso.com|E3.
+    licenses = frame(
+        {"user_principal_name": "a@contoso.com", "sku": "E3|X"},
+        {"user_principal_name": "A@contoso.com|e3", "sku": "x"},
+        file="licenses.csv",
+    )
+    validation = validate(Read({"users": users("a@contoso.com"), "licenses": licenses}))
+    dup = problems_of(validation, "duplicate")
+    assert dup[["source_row", "message"]].values.tolist() == [
+        [3, "duplicate of licenses.csv row 2"]
+    ]
+
+
 def test_blank_keys_are_required_errors_not_duplicates():
     validation = validate(Read({"users": users(None, None)}))
     assert problems_of(validation, "duplicate").empty

@@ -30,6 +30,12 @@ def _arrow(values, combine: bool = True) -> pa.Array | pa.ChunkedArray | None:
     return array.cast(pa.large_string()) if array.type != pa.large_string() else array
 
 
+def release_memory() -> None:
+    """Hand memory Arrow freed back to the system (the pool keeps it otherwise): called
+    between stages, so a stage's temporaries do not add to the next stage's peak."""
+    pa.default_memory_pool().release_unused()
+
+
 def isin(values, candidates):
     """``values.isin(candidates)``: a bool Series aligned on a Series, an array on an Index."""
     left = _arrow(values, combine=False)

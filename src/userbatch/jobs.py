@@ -15,7 +15,7 @@ import pandas as pd
 from userbatch.apply import apply_plan
 from userbatch.emit import DEFAULT_CHUNK_ROWS
 from userbatch.errors import FatalError, UsageError
-from userbatch.frames import isin
+from userbatch.frames import isin, release_memory
 from userbatch.io.readers import read_inputs
 from userbatch.logs import Progress
 from userbatch.plan import Plan, PlanOptions, make_plan
@@ -70,6 +70,7 @@ class Timer:
         return time.perf_counter()
 
     def stage(self, name: str, started: float) -> None:
+        release_memory()
         self.timings[name] = round(time.perf_counter() - started, 3)
         self.progress.done(name, self.timings[name])
 

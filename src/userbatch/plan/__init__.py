@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from userbatch.frames import isin
+from userbatch.frames import isin, release_memory
 from userbatch.plan.changes import CHANGE_COLUMNS
 from userbatch.plan.context import PENDING, Context, PlanOptions, env_user_key, lower
 from userbatch.plan.diff import table_writes
@@ -100,9 +100,11 @@ def _planned_state(ctx: Context) -> tuple[State | None, pd.DataFrame]:
     """Run the rules: the planned state (None when R10 refuses rows) and R10's violations."""
     state = ctx.state
     tenant = plan_users(ctx)
+    release_memory()
     plan_mirror(ctx, tenant)
     licenses = plan_licenses(ctx, tenant)
     memberships = plan_memberships(ctx, tenant)
+    release_memory()
     users = tenant.users.drop(columns="_key")
     existing = _convert_reassigned_stubs(state.environment_users, tenant.reassign_stubs)
     tenant_state = state.replace(users=users, licenses=licenses, memberships=memberships)

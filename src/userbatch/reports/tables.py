@@ -187,6 +187,7 @@ def changes_chunks(report: RunReport) -> ChunkedTable | None:
 
 
 def _change_rows(changes: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the change log as changes.csv shows them (R1: no password field)."""
     table = changes.reindex(columns=CHANGE_COLUMNS)
     for column in ("before", "after"):
         table[column] = _without_password_field(table[column])

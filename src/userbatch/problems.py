@@ -85,6 +85,9 @@ class Problems:
             return empty_problems()
         frame = pd.concat(self._parts, ignore_index=True)
         frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
+        for column in PROBLEM_COLUMNS:  # parts mixing text, categories and None give objects
+            if column != "source_row" and frame[column].dtype != "str":
+                frame[column] = frame[column].astype("str")
         self._parts = [frame]
         return frame
 

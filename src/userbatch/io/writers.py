@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from userbatch.frames import release_memory
+
 # A text cell starting with one of these is run as a formula by spreadsheet software.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -118,13 +120,7 @@ def _write_csv_parts(parts: Iterable[pd.DataFrame], handle, neutralize_cells: bo
     if writer is None:  # no rows at all: the header alone
         writer = pa_csv.CSVWriter(handle, schema)
     writer.close()
-    _release_memory()
-
-
-def _release_memory() -> None:
-    """Give the chunks' memory back to the system: Arrow's allocator keeps freed pages for
-    reuse (~25 MiB after a long table), which would stack up under the next report."""
-    pa.default_memory_pool().release_unused()
+    release_memory()  # ~25 MiB of freed chunks after a long table
 
 
 def _csv_chunk(frame: pd.DataFrame, neutralize_cells: bool) -> pa.Table:
@@ -240,7 +236,7 @@ def write_xlsx(
                 pieces = _sheet_xml(frame, note, _piece_rows(frame, estimate))
                 _write_pieces(compressor, handle, pieces)
             del frame, pieces  # before the next sheet's rows are built
-            _release_memory()
+            release_memory()  # ~25 MiB of freed chunks after a long table
     return path
 
 

@@ -45,8 +45,8 @@ class ChangeLog:
                 "entity": _category(entity, index),
                 "key": key,
                 "change": _category(change, index),
-                "before": _aligned(before, index),
-                "after": _aligned(after, index),
+                "before": _text(before, index),
+                "after": _text(after, index),
                 "rule": _category(rule, index),
                 "source_file": _category(None if rows is None else rows["source_file"], index),
                 "source_row": _numbers(None if rows is None else rows["source_row"], index),
@@ -113,6 +113,16 @@ def _aligned(value, index):
     broadcasts it, far cheaper than a Series of copies)."""
     if isinstance(value, pd.Series):
         return pd.Series(value.array, index=index) if len(value) == len(index) else value
+    return value
+
+
+def _text(value, index):
+    """JSON text laid on ``index``; Python-object columns become ``str`` (Arrow) here, once."""
+    if value is None:
+        return pd.Series(None, index=index, dtype="str")
+    value = _aligned(value, index)
+    if isinstance(value, pd.Series) and value.dtype != "str":
+        return value.astype("str")
     return value
 
 

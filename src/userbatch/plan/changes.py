@@ -128,8 +128,11 @@ def _text(value, index):
 
 def _numbers(value, index) -> pd.Series:
     """Row numbers as Int64 per part, so the concatenated log needs no object pass."""
-    if value is None:
-        return pd.Series(pd.array([pd.NA] * len(index), dtype="Int64"), index=index)
+    if value is None:  # all missing, built without a Python object per row
+        n = len(index)
+        return pd.Series(
+            pd.arrays.IntegerArray(np.zeros(n, "int64"), np.ones(n, bool)), index=index
+        )
     value = _aligned(value, index)
     if isinstance(value, pd.Series):
         return pd.to_numeric(value, errors="coerce").astype("Int64")

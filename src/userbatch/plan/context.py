@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from userbatch.errors import UsageError
@@ -93,9 +94,10 @@ class Context:
 
     def refuse_unknown_users(self, kind, rows, known: pd.Series, upn: pd.Series, what="user"):
         """unknown_user, or skipped when that user's own row is invalid or failed."""
-        missing = rows[~known.to_numpy()]
-        if missing.empty:
-            return rows[known.to_numpy()]
+        known = known.to_numpy() if isinstance(known, pd.Series) else np.asarray(known)
+        if known.all():
+            return rows
+        missing = rows[~known]
         failed = isin(lower(upn.loc[missing.index]), self.failed_user_keys()).to_numpy()
         self.refuse(
             kind, missing[failed], rule="unknown_user", outcome="skipped", level="warning",
@@ -106,15 +108,18 @@ class Context:
             message=upn.loc[missing.index[~failed]]
             + f" is neither in the environment nor created by this input ({what})",
         )  # fmt: skip
-        return rows[known.to_numpy()]
+        return rows[known]
 
     def known_names(self, kind, rows, *, probe, catalog, into, rule, column, message):
         """Rows with ``into`` set to the canonical name their lower-cased ``probe`` finds in
         ``catalog`` (see ``name_catalog``); the rest fail ``rule`` with ``message(rows)``."""
         rows = rows.assign(**{into: lookup(probe, catalog)})
-        unknown = rows[rows[into].isna().to_numpy()]
+        missing = rows[into].isna().to_numpy()
+        if not missing.any():  # no copy of the rows when every name is known
+            return rows
+        unknown = rows[missing]
         self.refuse(kind, unknown, rule=rule, column=column, message=message(unknown))
-        return rows.drop(unknown.index)
+        return rows[~missing]
 
     # environments ----------------------------------------------------------------------
     def default_environment(self, why: str) -> str:
@@ -139,19 +144,25 @@ class Context:
         rows = rows.assign(_env=pd.Series(pd.NA, index=rows.index, dtype="str"))
         if (~named).any():
             rows.loc[~named, "_env"] = self.default_environment(f"a {kind} row without environment")
-        canonical = dict(zip(self.environments["_key"], self.environments["name"], strict=True))
-        rows.loc[named, "_env"] = lower(rows.loc[named, "environment"]).map(canonical)
+        canonical = pd.Series(
+            self.environments["name"].to_numpy(), index=self.environments["_key"].to_numpy(),
+            dtype="str",
+        )  # fmt: skip
+        rows.loc[named, "_env"] = lookup(lower(rows.loc[named, "environment"]), canonical)
         # The key starts with the environment (SPEC §7); fill in the default one.
         resolved = rows["_env"].notna() & ~named
         rest = rows.loc[resolved, "key"].str.split("|", n=1).str[1]
         rows.loc[resolved, "key"] = rows.loc[resolved, "_env"] + "|" + rest
         self.frames[kind].loc[rows.index[resolved.to_numpy()], "key"] = rows.loc[resolved, "key"]
-        unknown = rows[rows["_env"].isna()]
+        missing = rows["_env"].isna().to_numpy()
+        if not missing.any():
+            return rows
+        unknown = rows[missing]
         self.refuse(
             kind, unknown, rule="unknown_environment", column="environment",
             message="no environment named " + unknown["environment"].astype("str") + " in the store",
         )  # fmt: skip
-        return rows[rows["_env"].notna()]
+        return rows[~missing]
 
     def env_kind(self) -> dict[str, str]:
         return dict(zip(self.environments["name"], self.environments["kind"], strict=True))

@@ -86,12 +86,23 @@ def matches(series: pd.Series, pattern: str) -> pd.Series:
     return pd.Series(ok, index=series.index)
 
 
-def per_value(series: pd.Series, judge: Callable[[str], object], type_) -> pyarrow.Array:
-    """``judge`` applied once per distinct value, spread back over the rows; missing → null."""
-    values = arrow(series)
-    distinct = pc.unique(values).drop_null()
-    judged = pyarrow.array([judge(v) for v in distinct.to_pylist()], type=type_)
-    return pc.take(judged, pc.index_in(values, value_set=distinct))
+def per_value(
+    series: pd.Series, judge: Callable[[str], object], type_
+) -> pyarrow.Array | pyarrow.ChunkedArray:
+    """``judge`` applied once per distinct value, spread back over the rows; missing → null.
+
+    One hash pass (dictionary_encode) where unique + index_in made two.
+    """
+    encoded = pc.dictionary_encode(arrow(series))
+    if isinstance(encoded, pyarrow.ChunkedArray):
+        encoded = encoded.unify_dictionaries()  # one dictionary for every chunk already
+        if encoded.num_chunks == 0:
+            return pyarrow.chunked_array([], type_)
+        dictionary = encoded.chunk(0).dictionary
+        judged = pyarrow.array([judge(v) for v in dictionary.to_pylist()], type=type_)
+        return pyarrow.chunked_array([pc.take(judged, c.indices) for c in encoded.chunks], type_)
+    judged = pyarrow.array([judge(v) for v in encoded.dictionary.to_pylist()], type=type_)
+    return pc.take(judged, encoded.indices)
 
 
 def per_value_str(series: pd.Series, judge: Callable[[str], str | None]) -> pd.Series:

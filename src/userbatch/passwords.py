@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 
 import numpy as np
+import pyarrow as pa
 
 
 def _alphabet(characters: str) -> np.ndarray:
@@ -47,10 +48,13 @@ def _distinct_slots(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def generate_passwords(n: int) -> list[str]:
-    """``n`` temporary passwords; the character classes sit at shuffled inner positions.
-    Built as one byte matrix, a row per password (240k in 0.1 s, not 0.7 s joined per row)."""
-    if n == 0:
-        return []
+    """``n`` temporary passwords; the character classes sit at shuffled inner positions."""
+    return password_array(n).to_pylist()
+
+
+def password_array(n: int) -> pa.StringArray:
+    """``n`` temporary passwords as one Arrow array, built as a byte matrix with a row per
+    password (240k in 0.1 s, not 0.7 s joined per row), no Python object per password."""
     chars = np.empty((n, LENGTH), dtype=np.uint8)
     chars[:, 0] = _pick(UPPER, n)
     chars[:, 1:] = REST[_random(n * (LENGTH - 1), np.uint8) % 64].reshape(n, LENGTH - 1)
@@ -60,4 +64,5 @@ def generate_passwords(n: int) -> list[str]:
     chars[rows, lower + 1] = _pick(LOWER, n)
     chars[rows, digit + 1] = _pick(DIGITS, n)
     chars[rows, symbol + 1] = _pick(SYMBOLS, n)
-    return chars.view(f"S{LENGTH}").ravel().astype(f"U{LENGTH}").tolist()
+    offsets = np.arange(0, (n + 1) * LENGTH, LENGTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))

@@ -31,6 +31,7 @@ RUNS = sa.Table(
     sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
     sa.Column("reverts", sa.String),
 )  # fmt: skip
+BLOB_ROWS = 250_000  # rows per history blob: ~12 MB of Parquet for the change log
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
     sa.Column("run_id", sa.String, primary_key=True), sa.Column("name", sa.String, primary_key=True),
@@ -69,19 +70,24 @@ def _blob(frame: pd.DataFrame) -> memoryview:
     return memoryview(buffer.getvalue())  # the Parquet bytes without a copy
 
 
-def _frame(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data)).astype("str")
+def _frame(parts: list[bytes]) -> pd.DataFrame:
+    frames = [pd.read_parquet(io.BytesIO(data)).astype("str") for data in parts]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def record_run(conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict) -> None:
     """Store a run, its changes and its writes (``{table: (deleted rows, inserted rows)}``).
-    One blob is built and inserted at a time: at 1M users the changes alone take ~250 MB."""
+    A frame goes in blobs of BLOB_ROWS rows (``name``, ``name#1``, …), built and inserted one
+    at a time: the change log alone is ~250 MB of Parquet at 1M users."""
     conn.execute(RUNS.insert().values(**run, finished_at=now()))
     frames = [("changes", changes)]
     for table, (deleted, inserted) in writes.items():
         frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
     for name, frame in frames:
-        conn.execute(RUN_BLOBS.insert().values(run_id=run["run_id"], name=name, data=_blob(frame)))
+        for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS)):
+            data = _blob(frame.iloc[start : start + BLOB_ROWS])
+            part_name = f"{name}#{part}" if part else name
+            conn.execute(RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data))
 
 
 def list_runs(store) -> pd.DataFrame:
@@ -90,12 +96,17 @@ def list_runs(store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.name for c in RUNS.columns])
 
 
-def _blobs(store, run_id: str) -> dict[str, bytes]:
+def _blobs(store, run_id: str) -> dict[str, list[bytes]]:
+    """The run's blobs by name, each a list of its parts in order."""
     with store.engine.connect() as conn:
         if conn.execute(sa.select(RUNS.c.run_id).where(RUNS.c.run_id == run_id)).first() is None:
             raise UsageError(f"no run {run_id} in the history; see `userbatch history`")
         rows = conn.execute(sa.select(RUN_BLOBS).where(RUN_BLOBS.c.run_id == run_id)).fetchall()
-    return {row.name: row.data for row in rows}
+    parts: dict[str, list[tuple[int, bytes]]] = {}
+    for row in rows:
+        name, _, part = row.name.partition("#")
+        parts.setdefault(name, []).append((int(part or 0), row.data))
+    return {name: [data for _, data in sorted(found)] for name, found in parts.items()}
 
 
 def run_changes(store, run_id: str) -> pd.DataFrame:

@@ -1,0 +1,43 @@
+"""Run history: what an apply records reads back the same, however many blobs it takes."""
+
+from __future__ import annotations
+
+import pandas.testing as pdt
+
+from tests.engine.helpers import make_store, run
+from userbatch import jobs
+from userbatch.state import history
+from userbatch.state.store import Store
+
+ONBOARD = dict(
+    users="user_principal_name,first_name,usage_location\n"
+    + "".join(f"u{i}@contoso.example,Name{i},US\n" for i in range(7)),
+    licenses="user_principal_name,sku\n"
+    + "".join(f"u{i}@contoso.example,SALES\n" for i in range(7)),
+)
+
+
+def _store_rows(state) -> dict:
+    loaded = Store.open(state).load()
+    return {
+        name: sorted(map(tuple, frame.astype("str").values))
+        for name, frame in loaded.tables.items()
+    }
+
+
+def test_history_split_in_many_blobs_reads_back_and_reverts(tmp_path, monkeypatch):
+    monkeypatch.setattr(history, "BLOB_ROWS", 2)  # every frame in several blobs
+    state = make_store(tmp_path)
+    before = _store_rows(state)
+    applied = run(tmp_path, state, apply=True, **ONBOARD)
+    assert applied.applied
+    run_id = jobs.history(state)["run_id"].iloc[-1]
+    with Store.open(state).engine.connect() as conn:
+        names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM run_blobs").fetchall()]
+    assert "changes#1" in names and "insert:users#2" in names
+    recorded = history.run_changes(Store.open(state), run_id)
+    pdt.assert_frame_equal(recorded, applied.plan.report_changes().astype("str"))
+    deleted, inserted = history.run_writes(Store.open(state), run_id)["users"]
+    assert sorted(inserted["user_principal_name"]) == [f"u{i}@contoso.example" for i in range(7)]
+    assert jobs.run_revert(run_id, state=state, report_dir=tmp_path / "rv").applied
+    assert _store_rows(state) == before

@@ -24,6 +24,7 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.config import ValidationDepth
 
+from userbatch.frames import release_memory
 from userbatch.problems import Problems
 from userbatch.schemas import ENUMS, KEYS, SCHEMAS
 from userbatch.schemas.common import (
@@ -107,7 +108,7 @@ def validate(read) -> Validation:
         _normalize(frame, kind, (frame["outcome"] == "valid").to_numpy())
     columns = {kind: [] for kind in KINDS} | dict(getattr(read, "columns", None) or {})
     # Hashing and regexes freed ~100 MiB at 300k rows; hand the pages back for the plan.
-    pyarrow.default_memory_pool().release_unused()
+    release_memory()
     return Validation(
         frames=frames,
         columns=columns,

@@ -28,6 +28,7 @@ from pandas.api.types import union_categoricals
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from userbatch.errors import UnsafeFileError
+from userbatch.frames import release_memory
 from userbatch.io import guards
 from userbatch.io.aliases import BLOCK_SIGN_IN, Header, resolve
 from userbatch.io.encodings import check_encoding, sniff_delimiter, to_utf8
@@ -138,7 +139,7 @@ def read_inputs(
             reading.add_file(file)
     result = reading.result()
     # The raw tables and the cleaning's transients are gone: hand their pages back.
-    pa.default_memory_pool().release_unused()
+    release_memory()
     return result
 
 

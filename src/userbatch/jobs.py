@@ -129,8 +129,7 @@ def run_plan(
     store = Store.open(state)
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
     started = timer.begin("plan")
-    current = store.load()
-    fingerprint = store.fingerprint()
+    current, fingerprint = store.load_with_fingerprint()
     plan = make_plan(validation.frames, current, options)
     timer.stage("plan", started)
     problems = validation.problems

@@ -82,7 +82,10 @@ class Store:
         if path is not None and not path.exists() and not create:
             raise StoreMissingError(f"no state store at {path}; create one with `userbatch init`")
         try:
-            engine = sa.create_engine(url)
+            # A writer waits for readers to finish (a million-user load takes seconds)
+            # instead of failing with "database is locked" after pysqlite's 5 s.
+            options = {"connect_args": {"timeout": 120}} if path is not None else {}
+            engine = sa.create_engine(url, **options)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise FatalError(f"cannot open state store {url}: {exc}") from None
         store = cls(url, engine)
@@ -126,9 +129,24 @@ class Store:
             )
 
     def load(self) -> State:
+        return self.load_with_fingerprint()[0]
+
+    def load_with_fingerprint(self) -> tuple[State, str | None]:
+        """The state and its fingerprint, read in one read transaction: an apply committing
+        meanwhile cannot mix its tables with older ones, nor pair them with its fingerprint."""
         with self.engine.connect() as conn:
-            frames = {name: _read(conn, name) for name in TABLES}
-        return State(frames)
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # pysqlite opens none for SELECTs by itself
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                fingerprint = conn.execute(
+                    sa.select(META.c.value).where(META.c.key == "fingerprint")
+                ).scalar()
+                frames = {name: _read(conn, name) for name in TABLES}
+            finally:
+                conn.rollback()
+        return State(frames), fingerprint
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:

@@ -28,21 +28,31 @@ def _row_keys(frame: pd.DataFrame) -> pd.Series:
     return joined
 
 
-def _arrow(values: pd.Series) -> pa.Array:
+def _chunks(values: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow chunks, without combining them (planned tables are often
+    kept rows + added rows in separate chunks)."""
     array = pa.array(values, from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
 
 
-def _key_array(frame: pd.DataFrame, key) -> pa.Array:
-    """The key columns of each row as one Arrow text value."""
-    text = pa.large_string()
-    parts = [pc.fill_null(_arrow(frame[c].astype("str")).cast(text), _MISSING) for c in key]
-    if len(parts) == 1:
-        return parts[0]
-    return pc.binary_join_element_wise(*parts, pa.scalar(_SEPARATOR, type=text))
+def _key_codes(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row standing for its key columns (missing equal to missing), the
+    same for equal keys in ``old`` and ``new``: one hash pass per key column over both."""
+    combined = None
+    for column in key:
+        both = pa.chunked_array(
+            _chunks(old[column].astype("str")).chunks + _chunks(new[column].astype("str")).chunks
+        )
+        encoded = pc.dictionary_encode(both, null_encoding="encode").combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if combined is None:
+            combined = codes
+        else:  # pair the codes, then number the pairs densely so the next pairing fits
+            combined = pd.factorize(combined * len(encoded.dictionary) + codes)[0]
+    return combined[: len(old)], combined[len(old) :]
 
 
-def _same_cells(old: pa.Array, new: pa.Array) -> np.ndarray:
+def _same_cells(old: pa.ChunkedArray, new: pa.ChunkedArray) -> np.ndarray:
     """Element-wise equality where two missing cells are equal too."""
     if old.type != new.type:
         old, new = old.cast(pa.large_string()), new.cast(pa.large_string())
@@ -51,21 +61,57 @@ def _same_cells(old: pa.Array, new: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.or_kleene(equal, both_missing), False).to_numpy(zero_copy_only=False)
 
 
-def _changed_by_key(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray, np.ndarray]:
+def _same_place(old: pd.DataFrame, new: pd.DataFrame, key) -> np.ndarray:
+    """Which of the first rows hold the same key at the same place in both tables: the
+    planners keep the current rows first and in order, so most pairs need no hashing."""
+    n = min(len(old), len(new))
+    same = np.ones(n, dtype=bool)
+    for column in key:
+        equal = pc.equal(_chunks(old[column]).slice(0, n), _chunks(new[column]).slice(0, n))
+        same &= pc.fill_null(equal, False).to_numpy(zero_copy_only=False)
+    return same
+
+
+def _positions(old: pd.DataFrame, new: pd.DataFrame, key) -> np.ndarray | None:
+    """For each new row, the old row with its key (-1: none); None when the old rows left
+    after the direct pairs repeat a key. Rows in the same place pair directly (keys are
+    unique in a store's tables: its primary key); the rest are matched by key codes."""
+    same = _same_place(old, new, key)
+    position = np.full(len(new), -1, dtype=np.int64)
+    position[np.flatnonzero(same)] = np.flatnonzero(same)
+    old_rest = np.flatnonzero(np.concatenate([~same, np.ones(len(old) - len(same), bool)]))
+    new_rest = np.flatnonzero(np.concatenate([~same, np.ones(len(new) - len(same), bool)]))
+    if len(old_rest) == 0 or len(new_rest) == 0:
+        return position
+    keys = list(key)
+    old_codes, new_codes = _key_codes(old[keys].iloc[old_rest], new[keys].iloc[new_rest], key)
+    if np.bincount(old_codes).max() > 1:
+        return None
+    row_of_code = np.full(max(old_codes.max(), new_codes.max()) + 1, -1, dtype=np.int64)
+    row_of_code[old_codes] = old_rest
+    position[new_rest] = row_of_code[new_codes]
+    return position
+
+
+def _changed_rows(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray, np.ndarray]:
     """(old rows gone, new rows added) as masks, pairing rows by key and comparing the
     pairs column by column: the same answer as comparing whole rows when keys are unique
     (the store's primary key), without building a text of every row."""
-    old_keys, new_keys = _key_array(old, key), _key_array(new, key)
-    position = pc.index_in(new_keys, value_set=old_keys).to_numpy(zero_copy_only=False)
-    matched = ~np.isnan(position)
-    pairs = position[matched].astype("int64")
+    if old.empty or new.empty:
+        return np.ones(len(old), dtype=bool), np.ones(len(new), dtype=bool)
+    position = _positions(old, new, key)
+    if position is None:  # repeated keys (not from a store): compare whole rows as text
+        old_rows, new_rows = _row_keys(old), _row_keys(new)
+        return ~isin(old_rows, new_rows).to_numpy(), ~isin(new_rows, old_rows).to_numpy()
+    matched = position >= 0
+    pairs = position[matched]
     same = np.ones(len(pairs), dtype=bool)
-    taken = pa.array(pairs)
+    taken, kept = pa.array(pairs), pa.array(matched)
     for column in new.columns:
         if not same.any():
             break
-        old_cells = _arrow(old[column]).take(taken)
-        new_cells = _arrow(new[column]).filter(pa.array(matched))
+        old_cells = _chunks(old[column]).take(taken)
+        new_cells = _chunks(new[column]).filter(kept)
         same &= _same_cells(old_cells, new_cells)
     added = np.ones(len(new), dtype=bool)
     added[np.flatnonzero(matched)[same]] = False
@@ -74,14 +120,28 @@ def _changed_by_key(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarr
     return gone, added
 
 
-def _changed_rows(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray, np.ndarray]:
-    if old.empty or new.empty:
-        return np.ones(len(old), dtype=bool), np.ones(len(new), dtype=bool)
-    if pc.count_distinct(_key_array(old, key)).as_py() == len(old):
-        return _changed_by_key(old, new, key)
-    # Repeated keys (not from a store): compare whole rows as text.
-    old_rows, new_rows = _row_keys(old), _row_keys(new)
-    return ~isin(old_rows, new_rows).to_numpy(), ~isin(new_rows, old_rows).to_numpy()
+def _rows(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """``frame[mask]`` with a fresh index, where every chunk the mask takes whole is shared,
+    not copied: the inserted rows of a planned table are mostly its chunk of new rows."""
+    if mask.all():
+        return frame.reset_index(drop=True)
+    columns = {}
+    for column in frame.columns:
+        values = frame[column]
+        if not isinstance(values.array, pd.arrays.ArrowStringArray):
+            columns[column] = values[mask].reset_index(drop=True)
+            continue
+        parts, start = [], 0
+        for chunk in _chunks(values).chunks:
+            piece = mask[start : start + len(chunk)]
+            start += len(chunk)
+            if piece.all():
+                parts.append(chunk)
+            elif piece.any():
+                parts.append(chunk.filter(pa.array(piece)))
+        chunked = pa.chunked_array(parts, type=values.array._pa_array.type)
+        columns[column] = pd.Series(chunked, dtype=values.dtype)
+    return pd.DataFrame(columns)
 
 
 def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
@@ -89,9 +149,6 @@ def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame
 
     Rows are compared whole; deleted rows are whole too (the store deletes by their key;
     history keeps them for revert). Tables the plan did not replace are skipped.
-    ``planned``'s tables are rebuilt as (kept rows, inserted rows) sharing the inserted
-    rows' memory with the writes: at 1M users most planned rows are inserts, and a second
-    copy of them would cost ~0.8 GiB.
     """
     writes = {}
     for name, (columns, key) in TABLES.items():
@@ -100,11 +157,7 @@ def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame
         old = current.tables[name][list(columns)]
         new = planned.tables[name][list(columns)]
         gone_mask, added_mask = _changed_rows(old, new, key)
-        gone, added = old[gone_mask], new[added_mask].reset_index(drop=True)
-        if len(gone) or len(added):
+        if gone_mask.any() or added_mask.any():
             # A changed row is deleted by its old key and inserted anew.
-            writes[name] = (gone.reset_index(drop=True), added)
-            if 0 < len(added) < len(new):  # Arrow columns concatenate without a copy
-                kept = new[~added_mask]
-                planned.tables[name] = pd.concat([kept, added], ignore_index=True)
+            writes[name] = (_rows(old, gone_mask), _rows(new, added_mask))
     return writes

@@ -147,3 +147,49 @@ def test_roleless_warning_is_the_same_with_or_without_the_touched_rows():
             "reach no app"
         ]
     )
+
+
+def test_existing_environment_users_keep_their_rows_first_and_in_order_new_ones_follow():
+    # The existing table lists bob before ann (tenant order: ann, cy, bob); cy is new.
+    existing = pd.DataFrame(
+        {
+            "environment": ["sales", "sales", "sales"],
+            "user_name": ["bob@contoso.example", "gone@contoso.example", "ann@contoso.example"],
+            "user_type": ["interactive"] * 3,
+            "status": ["enabled"] * 3,
+            "invitation_required": ["no"] * 3,
+        }
+    )
+    users = ["ann@contoso.example", "cy@contoso.example", "bob@contoso.example"]
+    state = _state(
+        {"user_principal_name": users},
+        licenses=[[u, "SALES"] for u in users],
+        memberships=[["SG-Sales", u] for u in users],
+        environment_users=existing,
+    )
+    derived = derive_environment_users(state)
+    assert derived["user_name"].tolist() == [
+        "bob@contoso.example", "gone@contoso.example", "ann@contoso.example", "cy@contoso.example",
+    ]  # fmt: skip
+    assert derived["status"].tolist() == ["enabled", "disabled", "enabled", "enabled"]
+    # The index keeps the derivation order (tenant order, then users gone from the tenant).
+    assert derived.index.tolist() == [2, 3, 0, 1]
+
+
+def test_large_key_lookups_match_exactly_even_when_hashes_collide(monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from userbatch.plan.rules import enablement
+
+    text = pa.large_string()
+    names = [f"user{i}@contoso.example" for i in range(6000)] + ["", "x" * 70, "Ünïcødé", None]
+    values = pa.array(names + ["user5@contoso.example", "absent"], type=text).slice(3)
+    dictionary = pc.unique(pa.array(names[:5000] + ["", "x" * 70, None], type=text))
+    expected = pc.fill_null(pc.index_in(values, value_set=dictionary), len(dictionary))
+    expected = expected.to_numpy(zero_copy_only=False)
+    assert (enablement.positions(values, dictionary) == expected).all()
+    hashes = enablement.hashes  # every text into one of 256 hashes: collisions fall back
+    monkeypatch.setattr(enablement, "hashes", lambda a: hashes(a) & np.uint64(0xFF))
+    assert (enablement.positions(values, dictionary) == expected).all()

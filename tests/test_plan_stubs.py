@@ -155,3 +155,22 @@ def test_reassign_stub_records_moves_records_and_deletes_the_stub_r13(tmp_path):
     assert stored.environment_users["user_type"].tolist() == ["interactive"]
     assert set(stored.records["owner"]) == {"pat@contoso.example"}
     assert stored.roles.empty  # the stub's Salesperson went with it
+
+
+def test_owner_email_shared_by_two_users_goes_to_the_first_in_tenant_order_r12(tmp_path):
+    # Both users hold the owner's address as primary email; zed already has an environment
+    # user (listed first in the planned table), amy gets one now: the tenant order (amy
+    # first) decides, as it always did.
+    state = make_store(
+        tmp_path,
+        environments="name,kind\nenv1,dynamics365\n",
+        users="user_principal_name,email,usage_location\namy@contoso.example,team@contoso.example,US\n"
+        "zed@contoso.example,team@contoso.example,US\n",
+        environment_users="environment,user_name,primary_email,user_type,status,invitation_required\n"
+        "env1,zed@contoso.example,team@contoso.example,interactive,disabled,no\n",
+    )
+    result = run(tmp_path, state, records=_records(["TEAM@contoso.example"]))
+    planned = result.plan.planned
+    assert planned.environment_users["user_name"].tolist()[0] == "zed@contoso.example"
+    assert planned.records["owner"].tolist() == ["amy@contoso.example"]
+    assert changes(result, "create_stub").empty

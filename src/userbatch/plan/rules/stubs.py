@@ -29,28 +29,36 @@ RECORD_BASE = {*COLUMNS["records"], *ROW_META_COLUMNS} | {"_row", "_env"}
 
 
 def _owner_codes(rows: pd.DataFrame, env_users: pd.DataFrame, columns) -> tuple:
-    """(probe, {column: codes}): ``environment|owner`` of each row and ``environment|value``
-    of each environment user as codes, numbered by the rows' (few) owners; an environment
-    user whose value is missing or no row's owner codes as matching nothing."""
+    """(probe, candidates, {column: codes}): ``environment|owner`` of each row as a code,
+    numbered by the rows' (few) owners; the environment users whose value in one of
+    ``columns`` is some row's owner, in the order their first match is taken (the table's
+    index, see ``derive_environment_users``); and their ``environment|value`` codes there
+    (-1 where missing or no row's owner)."""
     owners = pc.dictionary_encode(folded(rows["owner"]), null_encoding="encode")
     size = len(owners.dictionary) + 1
     envs = pc.unique(text(env_users["environment"]))
     probe = positions(text(rows["_env"]), envs) * size + owners.indices.to_numpy().astype(np.int64)
-    env = positions(text(env_users["environment"]), envs) * size
-    codes = {}
+    users = {}
     for column in columns:
         values = text(env_users[column])
         user = positions(fold(values), owners.dictionary)
-        codes[column] = np.where(flags(pc.is_valid(values)), env + user, -1)
-    return probe, codes
+        users[column] = np.where(flags(pc.is_valid(values)), user, size - 1)
+    hit = np.flatnonzero(np.logical_or.reduce([u < size - 1 for u in users.values()]))
+    rank = env_users.index
+    if not (isinstance(rank, pd.RangeIndex) and rank.step > 0):
+        hit = hit[np.argsort(rank.to_numpy()[hit], kind="stable")]
+    env = positions(text(env_users["environment"]).take(pa.array(hit)), envs) * size
+    codes = {c: np.where(u[hit] < size - 1, env + u[hit], -1) for c, u in users.items()}
+    return probe, hit, codes
 
 
 def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """R12: owners match by user name, then primary email, then full name (case-insensitive).
+    """R12: owners match by user name, then primary email, then full name (case-insensitive);
+    of several users with the match, the first in the table's index order.
 
     Returns (matched user_name or missing, number of full-name matches).
     """
-    probe, codes = _owner_codes(rows, env_users, ("user_name", "primary_email", "full_name"))
+    probe, hit, codes = _owner_codes(rows, env_users, ("user_name", "primary_email", "full_name"))
     found = np.full(len(rows), -1)
     for column in ("user_name", "primary_email"):
         found = np.where(found < 0, first_match(probe, codes[column]), found)
@@ -63,7 +71,9 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
         # A full name matches only when one user has it.
         unique = first_match(probe, names)
         found = np.where((found < 0) & (count == 1), unique, found)
-    owner = gather(text(env_users["user_name"]), found)
+    row = np.full(len(rows), -1, dtype=np.int64)
+    row[found >= 0] = hit[found[found >= 0]]
+    owner = gather(text(env_users["user_name"]), row)
     count = np.where(found >= 0, 0, count)
     return as_series(owner, rows.index), pd.Series(count, index=rows.index)
 
@@ -96,8 +106,8 @@ def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
     """The environment users and the new stubs as one table of one Arrow chunk per column:
     copied once here, where ``pd.concat`` would leave two chunks that every later look-up
     (diff, R3, R8) would copy into one again."""
-    if stubs.empty:
-        return env_users
+    if stubs.empty:  # a fresh index: the derivation order stays with the rules above
+        return env_users.reset_index(drop=True)
     return pd.DataFrame(
         {c: as_series(pa.concat_arrays([text(env_users[c]), text(stubs[c])])) for c in stubs}
     )

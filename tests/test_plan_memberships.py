@@ -43,3 +43,27 @@ def test_member_of_a_nested_group_only_is_warned_r5(tmp_path):
     )  # fmt: skip
     warned = problems(result, "R5")
     assert warned["key"].tolist() == ["Team-A|bo@contoso.example"]  # ann is a direct member
+
+
+def test_removals_end_only_held_memberships_and_adds_skip_existing_ones(tmp_path):
+    state = make_store(
+        tmp_path, users=USERS, groups="name\nSG-Sales\nTeam-A\n",
+        memberships="group,member\nSG-Sales,ann@contoso.example\nSG-Sales,Team-A\n"
+        "Team-A,bo@contoso.example\n",
+    )  # fmt: skip
+    result = run(
+        tmp_path, state,
+        memberships="group,member,action\n"
+        "sg-sales,Ann@Contoso.example,remove\n"
+        "SG-Sales,bo@contoso.example,remove\n"
+        "SG-SALES,team-a,remove\n"
+        "team-a,BO@contoso.example,add\n"
+        "Team-A,ann@contoso.example,add\n",
+    )  # fmt: skip
+    # bo was never in SG-Sales: nothing to remove; bo is in Team-A already: nothing to add.
+    removed = changes(result, "remove_member")
+    assert removed["key"].tolist() == ["SG-Sales|ann@contoso.example", "SG-Sales|Team-A"]
+    assert changes(result, "add_member")["key"].tolist() == ["Team-A|ann@contoso.example"]
+    assert outcomes(result, "memberships") == [
+        "changed", "unchanged", "changed", "unchanged", "changed",
+    ]  # fmt: skip

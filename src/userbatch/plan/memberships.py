@@ -1,10 +1,15 @@
 """Group memberships: unknown_group, unknown_user, add/remove, R5 nested-group warning.
 
-Group and member are lower-cased once per row (``_g``, ``_m``) and reused for the pair key,
-the nesting walk (R5) and the direct-member test. Refused rows are masked out (``ok``)
-rather than filtered away: filtering copies every column of some 600k rows per step."""
+Groups and members are compared by integer codes: a group by its lower-cased name (the few
+distinct names are lower-cased, not every row), a member by its lower-cased text, coded in
+one hash pass with the planned users' keys and the stored members. Pairs are then integers
+and set tests index flag tables; text is built only for the rows that are logged.
+Refused rows are masked out (``ok``) rather than filtered away: filtering copies every
+column of some 600k rows per step."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,38 +19,82 @@ import pyarrow.compute as pc
 from userbatch.frames import isin
 from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_array
-from userbatch.plan.rules.licenses import pair
-from userbatch.plan.users import TenantPlan, pending_rows
+from userbatch.plan.users import (
+    TenantPlan,
+    code_isin,
+    first_positions,
+    lower_text,
+    lowered_codes,
+    pair_codes,
+    pending_rows,
+    text_codes,
+)
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "group", "member", "action", "key", "_row",
 )  # fmt: skip
 
 
+@dataclass
+class Codes:
+    """Codes of the input rows (``row_*``), the stored memberships (``stored_*``) and the
+    derived removals (``derived_*``): ``g`` the lower-cased group, ``m`` the lower-cased
+    member, ``pair`` both. ``gcode`` is a row's group in the catalog (-1: unknown),
+    ``member_group`` a row's member's group in the catalog (-1: a user)."""
+
+    groups: pa.Array  # lower-cased group names by g code
+    members: pa.Array  # lower-cased members by m code
+    row_g: np.ndarray
+    row_m: np.ndarray
+    stored_g: np.ndarray
+    stored_m: np.ndarray
+    derived_pair: np.ndarray
+    gcode: np.ndarray
+    member_group: np.ndarray
+    group_of_m: np.ndarray  # catalog position of each m code (-1: not a group name)
+
+    def pair(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return pair_codes(g, m, len(self.members))
+
+    @property
+    def pair_size(self) -> int:
+        return len(self.groups) * (len(self.members) + 1)
+
+    def isin(self, values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return code_isin(values, candidates, self.pair_size)
+
+
 def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     """The planned memberships table: user members lower-cased, group members by name."""
     current = ctx.state.memberships
-    current_g, current_m = lower(current["group"]), lower(current["member"])
-    current_pairs = pair(current_g, current_m)
     derived = tenant.membership_removals
-    derived_pairs = pair(lower(derived["group"]), lower(derived["member"]))
     _log(ctx, "remove_member", derived, rule="R7")
-    rows, ok = _resolve(ctx, tenant)
+    rows, ok, codes, lowered = _resolve(ctx, tenant, current, derived)
+    catalog = _catalog(ctx)
     action = rows["action"]
-    removed = derived_pairs
+    row_pair = codes.pair(codes.row_g, codes.row_m)
+    stored_pair = codes.pair(codes.stored_g, codes.stored_m)
+    removed = codes.derived_pair
     remove = ok & action.eq("remove").to_numpy()
     if remove.any():
-        removes = rows[remove]
-        held = isin(removes["_pair"], current_pairs) & ~isin(removes["_pair"], derived_pairs)
-        _log(ctx, "remove_member", removes[held.to_numpy()], kind="memberships")
-        removed = pd.concat([derived_pairs, removes["_pair"]])
+        asked = row_pair[remove]
+        held = codes.isin(asked, stored_pair) & ~codes.isin(asked, codes.derived_pair)
+        at = np.flatnonzero(remove)[held]
+        removes = rows.iloc[at].assign(
+            _group=_names(catalog, codes.gcode[at], rows.index[at]),
+            _member=_member_names(catalog, codes, lowered, at, rows.index[at]),
+        )  # fmt: skip
+        _log(ctx, "remove_member", removes, kind="memberships")
+        removed = np.concatenate([removed, asked])
     kept = np.ones(len(current), bool)
     if len(removed):
-        kept = (~isin(current_pairs, removed)).to_numpy()
-    stays = current_pairs if kept.all() else current_pairs[kept]
-    new = ok & action.eq("add").to_numpy() & ~isin(rows["_pair"], stays).to_numpy()
+        kept = ~codes.isin(stored_pair, removed)
+    stays = stored_pair if kept.all() else stored_pair[kept]
+    new = ok & action.eq("add").to_numpy() & ~codes.isin(row_pair, stays)
     # The new memberships' names, gathered once for the change log and the planned table.
-    group, member = (text_array(rows[c]).filter(pa.array(new)) for c in ("_group", "_member"))
+    at = np.flatnonzero(new)
+    group = _names(catalog, codes.gcode[at]).array
+    member = _member_names(catalog, codes, lowered, at).array
     _log_adds(ctx, rows, new, group, member)
     planned = pd.DataFrame(
         {
@@ -53,58 +102,84 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
             "member": _stacked(text_array(current["member"]), kept, member),
         }
     )
-    stored = pd.DataFrame({"_g": current_g, "_m": current_m, "member": current["member"]})
-    _r5_nested(ctx, rows, ok, new, stored, kept)
+    _r5_nested(ctx, rows, ok, new, codes, kept, current, lowered)
     return planned
 
 
-def _stacked(stored: pa.Array, kept: np.ndarray, added: pa.Array) -> pd.Series:
+def _catalog(ctx: Context) -> pd.Series:
+    return name_catalog(ctx.state.groups["name"])
+
+
+def _names(catalog: pd.Series, positions: np.ndarray, index=None) -> pd.Series:
+    """Canonical group names at catalog ``positions``."""
+    names = text_array(pd.Series(catalog.to_numpy(), dtype="str")).take(pa.array(positions))
+    return as_series(names, pd.RangeIndex(len(names)) if index is None else index)
+
+
+def _member_names(catalog, codes: Codes, lowered: pa.Array, at: np.ndarray, index=None):
+    """Members of rows ``at`` as planned: a group by its canonical name, a user lower-cased."""
+    group = codes.member_group[at]
+    member = lowered.take(pa.array(at))
+    if (group >= 0).any():
+        names = text_array(pd.Series(catalog.to_numpy(), dtype="str"))
+        by_group = names.take(pa.array(np.where(group >= 0, group, 0)))
+        member = pc.if_else(pa.array(group >= 0), by_group, member)
+    return as_series(member, pd.RangeIndex(len(member)) if index is None else index)
+
+
+def _stacked(stored: pa.Array, kept: np.ndarray, added) -> pd.Series:
     """The kept stored values, then the added ones: two chunks, not a concatenated copy."""
     if not kept.all():
         stored = stored.filter(pa.array(kept))
+    added = text_array(pd.Series(added, dtype="str")) if not isinstance(added, pa.Array) else added
     stacked = pa.chunked_array([stored, added], type=stored.type)
     return as_series(stacked, pd.RangeIndex(len(stacked)))
 
 
-def _codes(probe: pd.Series, keys: pa.Array) -> pa.Array:
-    """Each probe's position in ``keys`` (first match), null where absent."""
-    return pc.index_in(text_array(probe), value_set=keys)
-
-
-def _resolve(ctx: Context, tenant: TenantPlan) -> tuple[pd.DataFrame, np.ndarray]:
-    """All rows with group and member resolved (``_gcode``: the group's catalog position),
-    and which of them are pending and passed."""
+def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: pd.DataFrame):
+    """All rows, which of them are pending and passed, their codes and lower-cased members."""
     rows, pending = pending_rows(ctx, "memberships", ROW_COLUMNS)
-    catalog = name_catalog(ctx.state.groups["name"])
-    keys, names = text_array(pd.Series(catalog.index)), text_array(pd.Series(catalog.to_numpy()))
-    lowered = lower(rows["group"])
-    code = _codes(lowered, keys)
-    known_group = pending & code.is_valid().to_numpy(zero_copy_only=False)
+    catalog = _catalog(ctx)
+    keys = text_array(pd.Series(catalog.index, dtype="str"))
+    (row_g, stored_g, derived_g), groups = lowered_codes(
+        rows["group"], current["group"], derived["group"]
+    )
+    group_of_g = _positions(groups, keys)
+    gcode = np.append(group_of_g, -1)[row_g]
+    known_group = pending & (gcode >= 0)
     bad = rows[pending & ~known_group]
     ctx.refuse(
         "memberships", bad, rule="unknown_group", column="group",
         message="no group named " + bad["group"]
         + " in the tenant (groups are not created by memberships)",
     )  # fmt: skip
-    # A member resolves as a group when a group has that name, else as a UPN.
-    member = lower(rows["member"])
-    member_code = _codes(member, keys)
-    is_group = member_code.is_valid().to_numpy(zero_copy_only=False)
-    resolved = member
-    if is_group.any():
-        resolved = as_series(pc.coalesce(names.take(member_code), text_array(member)), member.index)
-    known = is_group | isin(resolved, tenant.users["_key"]).to_numpy()
+    # A member resolves as a group when a group has that name, else as a UPN: the planned
+    # users come first in one coding of every member text.
+    lowered = lower_text(rows["member"])
+    planned = tenant.users["_key"]
+    (user_m, row_m, stored_m, derived_m), members = text_codes(
+        planned, lowered, lower_text(current["member"]), lower_text(derived["member"])
+    )
+    group_of_m = _positions(members, keys)
+    member_group = np.append(group_of_m, -1)[row_m]
+    is_user = first_positions(user_m, len(members)) >= 0
+    known = (member_group >= 0) | np.append(is_user, False)[row_m]
     missing = rows[known_group & ~known]
     if len(missing):
         none = pd.Series(False, index=missing.index)
         ctx.refuse_unknown_users("memberships", missing, none, missing["member"])
-    # _g and _m are the catalog keys _group and _member were found under (or the UPN).
-    rows = rows.assign(
-        _group=as_series(names.take(code), rows.index), _g=lowered, _member=resolved, _m=member,
-        _is_group=is_group, _gcode=pc.fill_null(code, -1).to_numpy(zero_copy_only=False),
-        _pair=pair(lowered, member),
+    codes = Codes(
+        groups=groups, members=members, row_g=row_g, row_m=row_m, stored_g=stored_g,
+        stored_m=stored_m, derived_pair=pair_codes(derived_g, derived_m, len(members)),
+        gcode=gcode, member_group=member_group, group_of_m=group_of_m,
     )  # fmt: skip
-    return rows, known_group & known
+    return rows, known_group & known, codes, lowered
+
+
+def _positions(texts: pa.Array, keys: pa.Array) -> np.ndarray:
+    """Each text's first position in ``keys``; -1 where absent."""
+    found = pc.index_in(texts, value_set=keys)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None):
@@ -114,25 +189,36 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None)
     member = rows["_member"] if "_member" in rows else rows["member"]
     payload = json_objects(pd.DataFrame({"group": group, "member": member}), ["group", "member"])
     before, after = (payload, None) if change == "remove_member" else (None, payload)
+    key = pc.binary_join_element_wise(
+        text_array(group), text_array(member), pa.scalar("|", pa.large_string())
+    )
     ctx.changes.add(
-        change=change, entity="membership", key=pair(group, member), before=before,
+        change=change, entity="membership", key=as_series(key, rows.index), before=before,
         after=after, rule=rule, rows=rows, kind=kind or rows["_kind"],
     )  # fmt: skip
 
 
+def _source_files(column: pd.Series, mask: np.ndarray) -> pd.Series:
+    """The source file of the ``mask`` rows as a categorical (the change log keeps it so),
+    from the column's codes when it is one already: no string per row either way."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()[mask]
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=column.dtype))
+    return text_array(column).dictionary_encode().filter(pa.array(mask)).to_pandas()
+
+
 def _log_adds(ctx: Context, rows: pd.DataFrame, new: np.ndarray, group, member) -> None:
-    """add_member for the ``new`` rows, from their gathered names. Their source file goes
-    as a categorical: the change log keeps it so, without a string per row."""
+    """add_member for the ``new`` rows, from their gathered names."""
     if not new.any():
         return
-    source = text_array(rows["source_file"]).dictionary_encode().filter(pa.array(new))
     origin = pd.DataFrame(
         {
-            "source_file": source.to_pandas(),
+            "source_file": _source_files(rows["source_file"], new),
             "source_row": rows["source_row"].to_numpy()[new],
             "_row": rows["_row"].to_numpy()[new],
         }
     )
+    group, member = text_array(pd.Series(group)), text_array(pd.Series(member))
     key = pc.binary_join_element_wise(group, member, pa.scalar("|", group.type))
     ctx.changes.add(
         change="add_member", entity="membership", key=as_series(key, origin.index),
@@ -157,44 +243,71 @@ def nested_groups(memberships: pd.DataFrame, groups: pd.Series, group: str) -> p
     return pd.DataFrame({"_key": list(seen), "name": list(seen.values())})
 
 
-def _r5_nested(ctx, rows: pd.DataFrame, ok, new, stored: pd.DataFrame, kept) -> None:
+def _group_edges(codes: Codes, kept, new, current, lowered, catalog) -> pd.DataFrame:
+    """Group-in-group edges of the planned memberships (``_g``, ``_m`` lower-cased)."""
+    stored = np.flatnonzero(kept & (np.append(codes.group_of_m, -1)[codes.stored_m] >= 0))
+    added = np.flatnonzero(new & (codes.member_group >= 0))
+    groups = codes.groups
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "_g": as_series(
+                        groups.take(pa.array(codes.stored_g[stored])), range(len(stored))
+                    ),
+                    "_m": as_series(
+                        codes.members.take(pa.array(codes.stored_m[stored])), range(len(stored))
+                    ),
+                    "member": current["member"].iloc[stored].reset_index(drop=True),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "_g": as_series(groups.take(pa.array(codes.row_g[added])), range(len(added))),
+                    "_m": as_series(lowered.take(pa.array(added)), range(len(added))),
+                    "member": _member_names(catalog, codes, lowered, added),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def _r5_nested(ctx, rows: pd.DataFrame, ok, new, codes: Codes, kept, current, lowered) -> None:
     """R5: members reached only through a nested group are not enabled.
 
-    The planned memberships are the ``stored`` ones ``kept`` and the ``new`` rows, both
-    with ``_g``/``_m`` (group, member lower-cased)."""
-    users = ok & rows["action"].eq("add").to_numpy() & ~rows["_is_group"].to_numpy()
+    The planned memberships are the stored ones ``kept`` and the ``new`` rows."""
+    users = ok & rows["action"].eq("add").to_numpy() & (codes.member_group < 0)
     if not users.any():
         return
-    catalog = name_catalog(ctx.state.groups["name"])
-    keys = text_array(pd.Series(catalog.index))
+    catalog = _catalog(ctx)
+    keys = text_array(pd.Series(catalog.index, dtype="str"))
     # Group-in-group edges, found once for every environment.
-    edge = kept & isin(stored["_m"], set(catalog.index)).to_numpy()
-    added = rows.loc[new & rows["_is_group"].to_numpy(), ["_g", "_m", "_member"]]
-    edges = pd.concat([stored[edge], added.rename(columns={"_member": "member"})])
+    edges = _group_edges(codes, kept, new, current, lowered, catalog)
     for env in ctx.environments.itertuples():  # a handful of environments, not rows
         if pd.isna(env.security_group):
             continue
         nested = nested_groups(edges, ctx.state.groups["name"], env.security_group)
-        codes = pc.drop_null(_codes(nested["_key"].astype("str"), keys)).to_numpy()
-        hit = users & np.isin(rows["_gcode"].to_numpy(), codes)
+        found = pc.drop_null(pc.index_in(text_array(nested["_key"].astype("str")), value_set=keys))
+        hit = users & np.isin(codes.gcode, found.to_numpy())
         if not hit.any():
             continue
-        group = env.security_group.lower()
-        direct = pd.concat(
+        # The group's direct members, stored and new, against the members hit.
+        group = _positions(pa.array([env.security_group.lower()], pa.large_string()), codes.groups)[
+            0
+        ]
+        direct = np.concatenate(
             [
-                stored.loc[kept & stored["_g"].eq(group).to_numpy(), "_m"],
-                rows.loc[new & rows["_g"].eq(group).to_numpy(), "_m"],
+                codes.stored_m[kept & (codes.stored_g == group)],
+                codes.row_m[new & (codes.row_g == group)],
             ]
-        )
-        # The few members hit against the group's many direct members: the hash set is
-        # built of the few (Arrow builds it of the candidates, ~3× the cost of a probe).
-        members = rows.loc[hit, "_member"]
-        also_direct = direct[isin(direct, members).to_numpy()]
-        hit[hit] = ~isin(members, also_direct).to_numpy()
+        ) if group >= 0 else np.empty(0, np.int64)  # fmt: skip
+        hit[hit] = ~code_isin(codes.row_m[hit], direct, len(codes.members))
         noted = rows[hit]
+        at = np.flatnonzero(hit)
         ctx.note(
             "memberships", noted, rule="R5", column="group",
-            message=noted["_group"] + " is nested in " + env.security_group
-            + f"; members of nested groups are not enabled in {env.name}: add the user to "
-            + env.security_group + " directly",
+            message=_names(catalog, codes.gcode[at], noted.index) + " is nested in "
+            + env.security_group + f"; members of nested groups are not enabled in {env.name}: "
+            + "add the user to " + env.security_group + " directly",
         )  # fmt: skip

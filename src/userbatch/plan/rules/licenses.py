@@ -1,33 +1,36 @@
 """License rows: unknown_user, unknown_sku, R15 usage location, R14 seat capacity.
 
-Rows stay narrow (no copy of columns a rule does not read) and the ``user|sku`` pair is
-built once per row and reused as the change key."""
+Users and SKUs are compared by integer codes (one hash pass codes the planned users, the
+rows' and the stored seats' users; SKUs are a handful of names), so a seat is an integer
+pair and every set test indexes a bit table. Rows stay narrow: refused rows are masked,
+and text (the ``user|sku`` change key, the JSON) is built only for the seats logged."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin, lookup
-from userbatch.plan.context import Context, lower, name_catalog
+from userbatch.plan.context import Context, name_catalog
 from userbatch.plan.jsoncol import as_series, json_objects, text_array
-from userbatch.plan.users import TenantPlan, pending_rows, positions
+from userbatch.plan.users import (
+    TenantPlan,
+    code_isin,
+    first_positions,
+    lower_text,
+    lowered_codes,
+    pair_codes,
+    pending_rows,
+    text_codes,
+)
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "user_principal_name", "sku", "action", "key",
     "_row",
 )  # fmt: skip
-
-
-# What R15/R14 read of an assignment (problems name the row and cell), and what a logged
-# change and the planned table read.
-CHECKED = [
-    "source_file", "source_sheet", "source_row", "user_principal_name", "sku", "key", "_sku",
-    "_user",
-]  # fmt: skip
-LOGGED = ["source_file", "source_row", "_row", "key_upn", "_sku", "_pair"]
 
 
 def pair(left: pd.Series, right: pd.Series) -> pd.Series:
@@ -38,102 +41,160 @@ def pair(left: pd.Series, right: pd.Series) -> pd.Series:
     return as_series(joined, left.index)
 
 
+@dataclass
+class Seats:
+    """The rows' resolved users and SKUs, and the seat codes of rows, stored and derived
+    seats (-1: a user or SKU missing)."""
+
+    keys: pa.Array  # the rows' UPNs lower-cased
+    user: np.ndarray  # the row's user's position in the planned users (-1: unknown)
+    sku: np.ndarray  # the row's SKU's position in the catalog (-1: unknown)
+    names: pa.Array  # canonical SKU names by catalog position
+    row: np.ndarray
+    stored: np.ndarray
+    derived: np.ndarray
+    size: int  # seat codes are below this
+
+    def isin(self, values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return code_isin(values, candidates, self.size)
+
+    def sku_names(self, at: np.ndarray) -> pa.Array:
+        return self.names.take(pa.array(self.sku[at]))
+
+
 def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     """The planned licenses table (user_principal_name lower-cased, sku canonical)."""
     current = ctx.state.licenses
-    current_keys = lower(current["user_principal_name"])
-    current_pairs = pair(current_keys, current["sku"])
-    rows, ok, users = _resolve(ctx, tenant, current_keys)
     derived = tenant.license_removals
-    derived_pairs = pair(lower(derived["user_principal_name"]), derived["sku"])
-    _log(ctx, "remove_license", derived.assign(_pair=derived_pairs), rule="R7")
+    derived_keys = lower_text(derived["user_principal_name"])
+    _log(ctx, "remove_license", derived, derived_keys, text_array(derived["sku"]), rule="R7")
+    stored_keys = lower_text(current["user_principal_name"])
+    rows, ok, seats, users = _resolve(ctx, tenant, current, stored_keys, derived_keys)
     action = rows["action"]
-    removed, kept = derived_pairs, np.ones(len(current), bool)
+    removed, kept = seats.derived, np.ones(len(current), bool)
     remove = ok & action.eq("remove").to_numpy()
-    if remove.any():  # (a set lookup hashes all its candidates, even for no rows)
-        removes = rows.loc[remove, LOGGED]
-        held = isin(removes["_pair"], current_pairs) & ~isin(removes["_pair"], derived_pairs)
-        _log(ctx, "remove_license", removes[held.to_numpy()], from_input=True)
-        removed = pd.concat([derived_pairs, removes["_pair"]])
+    if remove.any():
+        asked = seats.row[remove]
+        held = seats.isin(asked, seats.stored) & ~seats.isin(asked, seats.derived)
+        at = np.flatnonzero(remove)[held]
+        _log(ctx, "remove_license", rows.iloc[at], seats.keys.take(pa.array(at)),
+             seats.sku_names(at), from_input=True)  # fmt: skip
+        removed = np.concatenate([removed, asked])
     if len(removed):
-        kept = (~isin(current_pairs, removed)).to_numpy()
-    new = ok & action.eq("assign").to_numpy() & ~isin(rows["_pair"], current_pairs[kept]).to_numpy()
-    new[new] = _r15_usage_location(ctx, rows.loc[new, CHECKED], tenant)
-    new[new] = _r14_capacity(ctx, rows.loc[new, CHECKED], current["sku"][kept])
-    assigns = _subset(rows, new)[LOGGED]
-    _log(ctx, "assign_license", assigns, from_input=True)
-    # Stored UPNs lower-cased (the pairs above already did it), then the new seats.
-    upns = pd.concat([current_keys[kept], assigns["key_upn"]], ignore_index=True)
-    skus = pd.concat([current["sku"][kept], assigns["_sku"]], ignore_index=True)
-    planned = pd.DataFrame({"user_principal_name": upns, "sku": skus})
-    # Seats of users deleted (or never stored) go; the new ones are of known users.
-    known = np.ones(len(upns), bool)
-    known[: kept.sum()] = users[kept]
-    return planned[known]
+        kept = ~seats.isin(seats.stored, removed)
+    stays = seats.stored if kept.all() else seats.stored[kept]
+    new = ok & action.eq("assign").to_numpy() & ~seats.isin(seats.row, stays)
+    new[new] = _r15_usage_location(ctx, rows, np.flatnonzero(new), seats, tenant)
+    stored_skus = current["sku"] if kept.all() else current["sku"][kept]
+    new[new] = _r14_capacity(ctx, rows, np.flatnonzero(new), seats, stored_skus)
+    at = np.flatnonzero(new)
+    assigned_keys, assigned_skus = seats.keys.filter(pa.array(new)), seats.sku_names(at)
+    _log(ctx, "assign_license", _origin(rows, new), assigned_keys, assigned_skus, from_input=True)
+    # Stored seats kept, of users still planned (deleted or never stored users' go), then
+    # the new ones: two chunks each, not a concatenated copy.
+    stays = kept & users
+    upns = _stacked(stored_keys, stays, assigned_keys)
+    skus = _stacked(text_array(current["sku"]), stays, assigned_skus)
+    return pd.DataFrame({"user_principal_name": upns, "sku": skus})
 
 
-def _subset(rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """The rows where ``mask`` holds, without a copy when it holds everywhere."""
-    return rows if mask.all() else rows[mask]
+def _stacked(stored: pa.Array, keep: np.ndarray, added: pa.Array) -> pd.Series:
+    if not keep.all():
+        stored = stored.filter(pa.array(keep))
+    stacked = pa.chunked_array([stored, added], type=pa.large_string())
+    return as_series(stacked, pd.RangeIndex(len(stacked)))
 
 
-def _resolve(ctx: Context, tenant: TenantPlan, stored: pd.Series):
-    """All rows with user and SKU resolved, which of them are pending and passed, and
-    which ``stored`` seats (lower-cased UPNs) are of planned users. Refused rows are
-    masked, not filtered away: each filter would copy every column of every row."""
+def _origin(rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """What a logged change reads of its input rows (source file and row), for ``mask``:
+    the source file keeps its dtype (a categorical is not turned into strings)."""
+    return pd.DataFrame(
+        {
+            "source_file": rows["source_file"][mask].reset_index(drop=True),
+            "source_row": rows["source_row"].to_numpy()[mask],
+            "_row": rows["_row"].to_numpy()[mask],
+        }
+    )
+
+
+def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
+    """All rows, which of them are pending and passed, their seats, and which stored
+    seats are of planned users. Refused rows are masked, not filtered away: each filter
+    would copy every column of every row."""
     rows, pending = pending_rows(ctx, "licenses", ROW_COLUMNS)
-    keys = lower(rows["user_principal_name"])
-    # The user's row in the planned users: whether it is known, and its usage location
-    # (R15); one lookup for the rows and the stored seats (each builds a hash set of users).
-    found = positions(pd.concat([keys, stored]), tenant.users["_key"])
-    user, users = found[: len(keys)], found[len(keys) :] >= 0
+    keys = lower_text(rows["user_principal_name"])
+    # The planned users first, in one coding of every UPN: a row's user is known, and
+    # where (R15 reads its usage location), by its code.
+    (planned, row_u, stored_u, derived_u), upns = text_codes(
+        tenant.users["_key"], keys, stored_keys, derived_keys
+    )
+    first = np.append(first_positions(planned, len(upns)), -1)
+    user = first[row_u]
     known = pending & (user >= 0)
     if (pending & ~known).any():
         missing = rows[pending & ~known]
         none = pd.Series(False, index=missing.index)
         ctx.refuse_unknown_users("licenses", missing, none, missing["user_principal_name"])
-    sku = lookup(lower(rows["sku"]), name_catalog(ctx.state.skus["sku"]))
-    unknown = known & sku.isna().to_numpy()
+    # SKUs: the catalog's canonical names, the stored and derived seats' names as stored.
+    catalog = name_catalog(ctx.state.skus["sku"])
+    (row_s,), lowered_skus = lowered_codes(rows["sku"])
+    at_catalog = pc.index_in(lowered_skus, value_set=text_array(pd.Series(catalog.index)))
+    sku = np.append(pc.fill_null(at_catalog, -1).to_numpy(zero_copy_only=False), -1)[row_s]
+    unknown = known & (sku < 0)
     bad = rows[unknown]
     ctx.refuse(
         "licenses", bad, rule="unknown_sku", column="sku",
         message="no SKU named " + bad["sku"] + " in the tenant",
     )  # fmt: skip
-    rows = rows.assign(key_upn=keys, _user=user, _sku=sku, _pair=pair(keys, sku))
-    return rows, known & ~unknown, users
-
-
-def _r15_usage_location(ctx: Context, assigns: pd.DataFrame, tenant: TenantPlan) -> np.ndarray:
-    """R15: a license assignment needs a usage location on the user (Microsoft Graph).
-    Returns which assignments pass."""
-    location = text_array(tenant.users["usage_location"]).take(pa.array(assigns["_user"]))
-    present = location.is_valid().to_numpy(zero_copy_only=False)
-    missing = assigns[~present]
-    ctx.refuse(
-        "licenses", missing, rule="R15", column="user_principal_name",
-        message=missing["user_principal_name"]
-        + " has no usage location; set usage_location (or --usage-location) to assign "
-        + missing["_sku"],
+    names = text_array(pd.Series(catalog.to_numpy(), dtype="str"))
+    (by_catalog, stored_s, derived_s), sku_names = text_codes(
+        names, current["sku"], tenant.license_removals["sku"]
+    )
+    size = len(upns) * (len(sku_names) + 1)
+    seats = Seats(
+        keys=keys, user=user, sku=sku, names=names, size=size,
+        row=pair_codes(row_u, np.append(by_catalog, -1)[sku], len(sku_names)),
+        stored=pair_codes(stored_u, stored_s, len(sku_names)),
+        derived=pair_codes(derived_u, derived_s, len(sku_names)),
     )  # fmt: skip
+    return rows, known & ~unknown, seats, first[stored_u] >= 0
+
+
+def _r15_usage_location(ctx, rows, at: np.ndarray, seats: Seats, tenant) -> np.ndarray:
+    """R15: a license assignment needs a usage location on the user (Microsoft Graph).
+    Returns which assignments ``at`` pass."""
+    located = tenant.users["usage_location"].notna().to_numpy()
+    present = located[seats.user[at]]
+    if not present.all():
+        miss = at[~present]
+        missing = rows.iloc[miss]
+        ctx.refuse(
+            "licenses", missing, rule="R15", column="user_principal_name",
+            message=missing["user_principal_name"]
+            + " has no usage location; set usage_location (or --usage-location) to assign "
+            + as_series(seats.sku_names(miss), missing.index),
+        )  # fmt: skip
     return present
 
 
-def _r14_capacity(ctx: Context, assigns: pd.DataFrame, kept: pd.Series) -> np.ndarray:
-    """R14: removals first, then assignments in input order; those past capacity fail.
-    Returns which assignments pass."""
-    codes, skus = pd.factorize(assigns["_sku"])
+def _r14_capacity(ctx, rows, at: np.ndarray, seats: Seats, kept: pd.Series) -> np.ndarray:
+    """R14: removals first, then assignments ``at`` in input order; those past capacity
+    fail. Returns which assignments pass."""
+    codes = seats.sku[at]  # the catalog position of each assignment's SKU
+    skus = pd.Index(seats.names.to_pandas(), dtype="str")
     total = ctx.state.skus.set_index("sku")["total_units"]
     held = pd.to_numeric(kept.value_counts().reindex(skus), errors="coerce").fillna(0)
     capacity = pd.to_numeric(total.reindex(skus), errors="coerce").fillna(0).to_numpy()
     seat = _cumcount(codes) + 1 + held.to_numpy()[codes]
     over = seat > capacity[codes]
-    hit = assigns[over]
-    ctx.refuse(
-        "licenses", hit, rule="R14", column="sku",
-        message=hit["_sku"] + ": all "
-        + pd.Series(capacity[codes[over]].astype("int64"), index=hit.index).astype("str")
-        + " units are assigned; this assignment is past capacity",
-    )  # fmt: skip
+    if over.any():
+        hit = rows.iloc[at[over]]
+        ctx.refuse(
+            "licenses", hit, rule="R14", column="sku",
+            message=as_series(seats.sku_names(at[over]), hit.index) + ": all "
+            + pd.Series(capacity[codes[over]].astype("int64"), index=hit.index).astype("str")
+            + " units are assigned; this assignment is past capacity",
+        )  # fmt: skip
     return ~over
 
 
@@ -148,16 +209,21 @@ def _cumcount(codes: np.ndarray) -> np.ndarray:
     return count
 
 
-def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, from_input=False):
-    if rows.empty:
+def _log(ctx, change: str, rows: pd.DataFrame, upns: pa.Array, skus: pa.Array, *, rule=None,
+         from_input=False):  # fmt: skip
+    """``change`` for the seats (``upns`` lower-cased, ``skus``) of ``rows``, keyed
+    ``user|sku``."""
+    if not len(rows):
         return
-    upn = rows["key_upn"] if "key_upn" in rows else lower(rows["user_principal_name"])
-    sku = rows["_sku"] if "_sku" in rows else rows["sku"]
     payload = json_objects(
-        pd.DataFrame({"user_principal_name": upn, "sku": sku}), ["user_principal_name", "sku"]
+        pd.DataFrame(
+            {"user_principal_name": as_series(upns, rows.index), "sku": as_series(skus, rows.index)}
+        ),
+        ["user_principal_name", "sku"],
     )
+    key = pc.binary_join_element_wise(upns, skus, pa.scalar("|", pa.large_string()))
     before, after = (payload, None) if change == "remove_license" else (None, payload)
     ctx.changes.add(
-        change=change, entity="license", key=rows["_pair"], before=before, after=after,
-        rule=rule, rows=rows, kind="licenses" if from_input else rows["_kind"],
+        change=change, entity="license", key=as_series(key, rows.index), before=before,
+        after=after, rule=rule, rows=rows, kind="licenses" if from_input else rows["_kind"],
     )  # fmt: skip

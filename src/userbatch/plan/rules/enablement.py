@@ -458,6 +458,12 @@ def positions(values: pa.Array, dictionary: pa.Array) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def unique_positions(values: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
+    """``positions`` in a large ``dictionary`` when its texts are distinct; None when they
+    repeat (or it is small): the caller then pairs by codes."""
+    return _hashed_positions(values, dictionary) if len(dictionary) >= _HASHED else None
+
+
 def _hashed_positions(values, dictionary) -> np.ndarray | None:
     """``positions`` through hashes; None when the dictionary repeats a hash (a collision
     or a repeated value) or a hash match is not a text match."""

@@ -23,6 +23,7 @@ from userbatch.plan.rules.enablement import (
     marks,
     positions,
     text,
+    unique_positions,
 )
 from userbatch.state.model import ENV_USER_COLUMNS
 from userbatch.vocabulary import MAX_NON_INTERACTIVE
@@ -185,22 +186,36 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
     rows = np.flatnonzero(
         users["outcome"].eq(PENDING).to_numpy() & users["email"].notna().to_numpy()
     )
-    keys = pc.dictionary_encode(text(users["key"]), null_encoding="encode")
-    size = len(keys.dictionary) + 1
-    row_of = keys.indices.to_numpy()[rows].astype(np.int64)
     mine = np.flatnonzero(
         ~equal(text(planned["user_type"]), "stub")
         & flags(pc.is_valid(text(planned["primary_email"])))
     )
-    # Each environment user's users row(s) by key (a code), then their emails compared.
-    owner = positions(fold(_cells(planned, "user_name", mine)), keys.dictionary)
-    p, u = _pairs(owner, row_of, size)
+    # Each environment user's users row(s) by key, then their emails compared.
+    owner = fold(_cells(planned, "user_name", mine))
+    row_keys = text(users["key"]).take(pa.array(rows))
+    found = unique_positions(owner, row_keys)
+    if found is not None:  # one users row per key (the usual case): no codes to pair
+        p = np.flatnonzero(found < len(rows))
+        u = found[p]
+        same_key = None
+    else:
+        keys = pc.dictionary_encode(row_keys, null_encoding="encode")
+        size = len(keys.dictionary) + 1
+        row_of = keys.indices.to_numpy().astype(np.int64)
+        p, u = _pairs(positions(owner, keys.dictionary), row_of, size)
+        same_key = (row_of, size)
     differ = np.zeros(len(p), dtype=bool)
     for lo in range(0, len(p), CHUNK):  # a chunk of emails at a time
         email = fold(text(users["email"]).take(pa.array(rows[u[lo : lo + CHUNK]])))
         primary = fold(_cells(planned, "primary_email", mine[p[lo : lo + CHUNK]]))
         differ[lo : lo + CHUNK] = flags(pc.not_equal(email, primary))
-    hit = rows[marks(row_of[u[differ]], size)[row_of]]
+    if same_key is None:
+        warned = np.zeros(len(rows), dtype=bool)
+        warned[u[differ]] = True
+    else:  # every row of a key with a differing email
+        row_of, size = same_key
+        warned = marks(row_of[u[differ]], size)[row_of]
+    hit = rows[warned]
     ctx.note(
         "users", users.iloc[hit], rule="R3", column="email",
         message="Primary Email in the environment stays as it is (not synchronized, to prevent data "

@@ -87,7 +87,10 @@ def plan_records(
     rows = rows.assign(_owner=owner)
     rows = _r12_ambiguous(ctx, rows, full_name_hits, env_users)
     # A record whose owner row failed is skipped, not stubbed.
-    failed = rows["_owner"].isna() & isin(lower(rows["owner"]), ctx.failed_user_keys())
+    failed = rows["_owner"].isna().to_numpy().copy()
+    if failed.any():
+        failed &= flags(pc.is_in(folded(rows["owner"]), value_set=_failed_user_keys(ctx)))
+    failed = pd.Series(failed, index=rows.index)
     ctx.refuse(
         "records", rows[failed.to_numpy()], rule="R12", outcome="skipped", level="warning",
         column="owner", message="skipped: the users row of owner " + rows.loc[failed, "owner"] + " did not pass",
@@ -100,6 +103,15 @@ def plan_records(
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
     return records, _with_stubs(env_users, stubs), stub_roles
+
+
+def _failed_user_keys(ctx: Context) -> pa.Array:
+    """``ctx.failed_user_keys()`` from the two columns it needs (no filter of the wide
+    users frame)."""
+    users = ctx.frames["users"]
+    failed = pa.array(["invalid", "failed"], type=pa.large_string())
+    bad = flags(pc.is_in(text(users["outcome"]), value_set=failed))
+    return pc.drop_null(fold(text(users["user_principal_name"]).filter(pa.array(bad))))
 
 
 def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:

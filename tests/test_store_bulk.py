@@ -6,6 +6,7 @@ import sqlite3
 
 import pandas as pd
 import pandas.testing as pdt
+import pyarrow as pa
 
 from userbatch.state import store as store_module
 from userbatch.state.model import TABLES, conform
@@ -87,3 +88,59 @@ def test_delete_by_key_removes_only_those_rows(tmp_path, monkeypatch):
         roles["user_principal_name"].drop(index=roles.index[::3])
     )
     assert list(left.columns) == list(TABLES["roles"][0])
+
+
+def _many_tables(path) -> None:
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO users (user_principal_name, department, city) VALUES (?, ?, ?)",
+            [(f"u{i:03d}@contoso.com", v, "" if i % 4 else None) for i, v in enumerate(PLAIN * 3)],
+        )
+        db.executemany(
+            'INSERT INTO memberships ("group", member) VALUES (?, ?)',
+            [(f"g{i % 3}", f"u{i:03d}@contoso.com") for i in range(20)],
+        )
+        db.executemany(
+            "INSERT INTO environment_users (environment, user_name, title) VALUES (?, ?, ?)",
+            [("sales", f"u{i:03d}@contoso.com", v) for i, v in enumerate(ESCAPED + PLAIN)],
+        )
+        db.executemany(
+            "INSERT INTO skus (sku, total_units, grants_access) VALUES (?, ?, ?)",
+            [("E3", 10, "yes"), ("E5", None, None)],
+        )
+
+
+def test_load_in_many_chunks_across_tables_matches_the_row_path(tmp_path, monkeypatch):
+    # Chunks of every table queue behind each other in the parsing worker, the scratch is
+    # handed back after every chunk, and one table holds escaped text (JSON objects).
+    monkeypatch.setattr(store_module, "READ_BATCH_ROWS", 4)
+    monkeypatch.setattr(store_module, "RELEASE_BYTES", 1)
+    store = Store.open(tmp_path / "s.db", create=True)
+    _many_tables(tmp_path / "s.db")
+    loaded = store.load()
+    with store.engine.connect() as conn:
+        for name in TABLES:
+            pdt.assert_frame_equal(
+                loaded.tables[name], conform(name, store_module._read_rows(conn, name))
+            )
+    assert loaded.users["city"].isna().all()  # "" reads as missing, as conform makes it
+    assert loaded.users["department"].eq("null").sum() == 3  # text "null" stays text
+    assert loaded.skus["total_units"].tolist() == [10, 0]
+    assert loaded.groups.empty and list(loaded.groups.columns) == ["name"]
+
+
+def test_load_falls_back_to_rows_for_a_table_whose_chunk_does_not_parse(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "READ_BATCH_ROWS", 4)
+    store = Store.open(tmp_path / "s.db", create=True)
+    _many_tables(tmp_path / "s.db")
+    parse = store_module._Parser.parse
+
+    def failing(self, name, text, is_json):
+        if name == "memberships":
+            raise pa.ArrowInvalid("unreadable chunk")
+        return parse(self, name, text, is_json)
+
+    monkeypatch.setattr(store_module._Parser, "parse", failing)
+    loaded = store.load()
+    assert sorted(loaded.memberships["member"]) == [f"u{i:03d}@contoso.com" for i in range(20)]
+    assert len(loaded.users) == len(PLAIN) * 3

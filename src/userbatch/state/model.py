@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from userbatch.vocabulary import USER_COLUMNS
 
@@ -64,8 +66,18 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
             text = out[c].astype("str")
             # Only columns holding "" are rewritten: replace() copies even when nothing
             # matches, and conform runs on every planned table.
-            out[c] = text.replace("", pd.NA) if len(out) and text.eq("").any() else text
+            out[c] = text.replace("", pd.NA) if _has_empty(text) else text
     return out
+
+
+def _has_empty(text: pd.Series) -> bool:
+    """Whether a ``str`` Series holds "": from the Arrow offsets, without comparing text
+    or making a numpy mask (``eq("").any()`` did both, on every column of every table)."""
+    if not len(text):
+        return False
+    array = pa.array(text, from_pandas=True)
+    empty = pc.and_(pc.equal(pc.binary_length(array), 0), pc.is_valid(array))
+    return bool(pc.any(empty).as_py())
 
 
 @dataclass
@@ -78,6 +90,14 @@ class State:
         for name in TABLES:
             frame = self.tables.get(name)
             self.tables[name] = empty_table(name) if frame is None else conform(name, frame)
+
+    @classmethod
+    def conformed(cls, tables: dict[str, pd.DataFrame]) -> State:
+        """A State of frames already conformed, every table present (the store's load):
+        conforming again would scan every text column once more."""
+        new = cls.__new__(cls)
+        new.tables = dict(tables)
+        return new
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})

@@ -23,6 +23,7 @@ import pyarrow.json as pj
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
+from userbatch.frames import release_memory
 from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
 
 SCHEMA_VERSION = "1"
@@ -33,8 +34,12 @@ DEFAULT_STATE = "userbatch.db"
 # holding 110 MiB less.
 WRITE_CACHE_KIB = 16384
 CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 MiB
-READ_BATCH_ROWS = 100_000  # rows parsed at a time, so the text never holds a whole table
-CSV_BLOCK_BYTES = 1 << 22  # several blocks per chunk: Arrow parses them on both cores
+# Rows read and parsed at a time: the chunk's text (~6 MB of users) and the parser's scratch
+# are what a load holds above the frames (1M users, peak over the final RSS: +140 MiB at 100k
+# rows a chunk, +60 MiB at 25k; CPU the same).
+READ_BATCH_ROWS = 25_000
+CSV_BLOCK_BYTES = 1 << 20  # several blocks per chunk: Arrow parses them on both cores
+RELEASE_BYTES = 1 << 25  # text parsed between two hand-backs of the parser's scratch
 NEWLINE = ord("\n")
 FIRST_ROWID = -(2**63)  # below every rowid
 
@@ -143,10 +148,10 @@ class Store:
                 fingerprint = conn.execute(
                     sa.select(META.c.value).where(META.c.key == "fingerprint")
                 ).scalar()
-                frames = {name: _read(conn, name) for name in TABLES}
+                frames = _read_tables(conn)
             finally:
                 conn.rollback()
-        return State(frames), fingerprint
+        return State.conformed(frames), fingerprint
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
@@ -220,9 +225,18 @@ def _column(name: str, column: str, values) -> pd.Series:
     return values.to_pandas().astype("str")
 
 
-def _read(conn: sa.Connection, name: str) -> pd.DataFrame:
-    frame = _read_sqlite(conn, name) if conn.dialect.name == "sqlite" else None
-    return conform(name, _read_rows(conn, name) if frame is None else frame)
+def _read_tables(conn: sa.Connection) -> dict[str, pd.DataFrame]:
+    """Every table of ``TABLES``, conformed."""
+    frames = {}
+    if conn.dialect.name == "sqlite":
+        try:
+            frames = _read_sqlite_tables(conn, list(TABLES))
+        except conn.dialect.dbapi.Error:  # e.g. an SQLite without JSON functions
+            frames = {}
+    for name in TABLES:
+        if frames.get(name) is None:
+            frames[name] = conform(name, _read_rows(conn, name))
+    return frames
 
 
 def _arrow_types(name: str) -> dict[str, pa.DataType]:
@@ -231,71 +245,156 @@ def _arrow_types(name: str) -> dict[str, pa.DataType]:
 
 
 def _read_sqlite(conn: sa.Connection, name: str) -> pd.DataFrame | None:
-    """Read a table in chunks of rows that SQLite writes as JSON arrays, one a line, and Arrow
-    parses in bulk: one Python object per chunk, not one per cell (users at 300k: 1.5 s of
-    CPU with one JSON object per row, 0.35 s this way). Parsing a chunk overlaps fetching the
-    next. None when the table is empty or a chunk does not parse; the row path reads it then."""
-    columns, _ = TABLES[name]
-    table = _quote(conn, name)
-    chunk_sql = (
-        f"SELECT CAST(group_concat(line, char(10)) AS BLOB), max(r) FROM (SELECT json_array("
-        f"{', '.join(_quote(conn, c) for c in columns)}) AS line, rowid AS r FROM {table} "
-        f"WHERE rowid > ? ORDER BY rowid LIMIT {READ_BATCH_ROWS})"
-    )
+    """One table by the bulk path, as stored (not conformed); None where the row path must
+    read it."""
+    return _read_sqlite_tables(conn, [name], finish=False)[name]
+
+
+def _read_sqlite_tables(
+    conn: sa.Connection, names: list[str], finish: bool = True
+) -> dict[str, pd.DataFrame | None]:
+    """Read tables in chunks of rows that SQLite writes as JSON arrays, one a line, and Arrow
+    parses in bulk: one Python object per chunk, not one per cell.
+
+    This thread only runs SQL; one worker parses each chunk, then joins and conforms each
+    table, while SQLite writes the next chunk, of this table or the next (1M users: ~1.6 s
+    of CPU each side). A table is None when it is empty or a chunk does not parse; the row
+    path reads it then."""
     cursor = conn.connection.cursor()
-    parts, last = [], None
+    parser, futures, pending = _Parser(), {}, None
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            while True:
-                text, end = cursor.execute(
-                    chunk_sql, (FIRST_ROWID if last is None else last,)
-                ).fetchone()
-                if text is None:
-                    break
-                parts.append((last, end, pool.submit(_parse_lines, name, text)))
-                last = end
-            tables = [_or_json(conn, name, after, end, part.result()) for after, end, part in parts]
-    except (pa.ArrowInvalid, conn.dialect.dbapi.Error):
-        return None
+            for name in names:
+                parts = []
+                for text, is_json in _chunk_texts(conn, cursor, name):
+                    if pending is not None:
+                        # One chunk in the worker at a time: a queue of fetched texts would
+                        # hold a table's whole text whenever SQLite runs ahead of the parser.
+                        _wait(pending)
+                    pending = pool.submit(parser.parse, name, text, is_json)
+                    parts.append(pending)
+                    del text
+                futures[name] = pool.submit(_frame, name, parts, finish)
+            return {name: _result(future) for name, future in futures.items()}
     finally:
         cursor.close()
+
+
+def _wait(future) -> None:
+    try:
+        future.result()
+    except pa.ArrowInvalid:
+        pass  # the table's frame comes out None, the row path reads it
+
+
+def _result(future) -> pd.DataFrame | None:
+    try:
+        return future.result()
+    except pa.ArrowInvalid:
+        return None
+
+
+def _chunk_texts(conn: sa.Connection, cursor, name: str) -> Iterator[tuple[bytes, bool]]:
+    """The table's chunks in rowid order: their text, and whether it holds JSON objects
+    rather than arrays. SQL runs here, in the caller's thread: the connection is its."""
+    columns, _ = TABLES[name]
+    chunk_sql = (
+        f"SELECT CAST(group_concat(line, char(10)) AS BLOB), max(r) FROM (SELECT json_array("
+        f"{', '.join(_quote(conn, c) for c in columns)}) AS line, rowid AS r "
+        f"FROM {_quote(conn, name)} WHERE rowid > ? ORDER BY rowid LIMIT {READ_BATCH_ROWS})"
+    )
+    last = FIRST_ROWID
+    while True:
+        text, end = cursor.execute(chunk_sql, (last,)).fetchone()
+        if text is None:
+            return
+        if b"\\" in text:  # an escaped character: CSV cannot read it, Arrow's JSON reader can
+            yield _json_objects(conn, name, last, end), True
+        else:
+            yield text, False
+        del text
+        last = end
+
+
+class _Parser:
+    """The worker's side of a load: parses chunks, with one byte buffer and one mask reused
+    for every chunk (fresh ones per chunk cost their page faults each time)."""
+
+    def __init__(self) -> None:
+        self.raw = np.empty(0, dtype=np.uint8)
+        self.mask = np.empty(0, dtype=bool)
+        self.unreleased = 0
+
+    def parse(self, name: str, text: bytes, is_json: bool) -> pa.Table:
+        table = _parse_json(name, text) if is_json else self._lines(name, text)
+        # The pool keeps the parser's freed scratch, and a table's chunks would add it up
+        # (1M users: +170 MiB peak); handing it back after every chunk costs the page faults
+        # of taking it again (1M users: 0.6 s of CPU), so every RELEASE_BYTES of text.
+        self.unreleased += len(text)
+        if self.unreleased >= RELEASE_BYTES:
+            release_memory()
+            self.unreleased = 0
+        return table
+
+    def _lines(self, name: str, text: bytes) -> pa.Table:
+        """JSON arrays without a backslash (no escaped character) are CSV lines once their
+        brackets go: turned into line breaks, which the CSV reader skips as empty lines."""
+        size = len(text)
+        if len(self.raw) < size:
+            self.raw = np.empty(size + size // 4, dtype=np.uint8)
+            self.mask = np.empty(len(self.raw), dtype=bool)
+        raw = self.raw[:size]
+        raw[:] = np.frombuffer(text, dtype=np.uint8)
+        breaks = np.flatnonzero(np.equal(raw, NEWLINE, out=self.mask[:size]))
+        raw[[0, -1]] = NEWLINE
+        raw[breaks - 1] = NEWLINE
+        raw[breaks + 1] = NEWLINE
+        columns, _ = TABLES[name]
+        # The table does not point into ``raw``: the reader copies every value out.
+        return pcsv.read_csv(
+            pa.BufferReader(pa.py_buffer(raw)),
+            read_options=pcsv.ReadOptions(
+                column_names=list(columns),
+                block_size=CSV_BLOCK_BYTES,
+            ),
+            parse_options=pcsv.ParseOptions(double_quote=False, escape_char=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types=_arrow_types(name),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,  # "null" as text stays text; JSON null is NULL
+                null_values=["null"],
+                # SQLite gives back the UTF-8 our writes bound; checking it again was 3% of
+                # the load's CPU.
+                check_utf8=False,
+            ),
+        )
+
+
+def _frame(name: str, parts: list, finish: bool) -> pd.DataFrame | None:
+    """The parsed chunks as one frame. Runs in the worker, after the table's chunks."""
+    tables = [part.result() for part in parts]  # done: the worker ran them first
+    del parts[:]
     if not tables:
         return None
-    whole = pa.concat_tables(tables)
-    return pd.DataFrame({c: _column(name, c, whole[c].combine_chunks()) for c in columns})
-
-
-def _parse_lines(name: str, text: bytes) -> pa.Table | None:
-    """JSON arrays without a backslash (no escaped character) are CSV lines once their
-    brackets go: turned into line breaks, which the CSV reader skips as empty lines. None
-    for a chunk with escapes (the caller reads it again as JSON objects)."""
-    if b"\\" in text:
-        return None
-    raw = np.frombuffer(bytearray(text), dtype=np.uint8)
-    breaks = np.flatnonzero(raw == NEWLINE)
-    raw[[0, -1]] = NEWLINE
-    raw[breaks - 1] = NEWLINE
-    raw[breaks + 1] = NEWLINE
     columns, _ = TABLES[name]
-    return pcsv.read_csv(
-        pa.BufferReader(pa.py_buffer(raw)),
-        read_options=pcsv.ReadOptions(column_names=list(columns), block_size=CSV_BLOCK_BYTES),
-        parse_options=pcsv.ParseOptions(double_quote=False, escape_char=False),
-        convert_options=pcsv.ConvertOptions(
-            column_types=_arrow_types(name),
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,  # "null" as text stays text; JSON null is NULL
-            null_values=["null"],
-        ),
-    )
+    pieces = {c: [chunk for table in tables for chunk in table.column(c).chunks] for c in columns}
+    del tables
+    frame = pd.DataFrame({c: _joined(name, c, pieces.pop(c)) for c in columns})
+    return conform(name, frame) if finish else frame
 
 
-def _or_json(conn: sa.Connection, name: str, after, end, parsed: pa.Table | None) -> pa.Table:
-    return _read_json_objects(conn, name, after, end) if parsed is None else parsed
+def _joined(name: str, column: str, chunks: list[pa.Array]) -> pd.Series:
+    """A column's chunks joined into one array. Their pages go back to the system at once:
+    the pool would keep them (a joined column does not fit in a chunk's pages), and every
+    column of a table would then be held twice (1M users: +540 MiB peak, not +330 MiB)."""
+    joined = pa.chunked_array(chunks).combine_chunks()
+    del chunks[:]
+    release_memory()
+    return _column(name, column, joined)
 
 
-def _read_json_objects(conn: sa.Connection, name: str, after, end) -> pa.Table:
-    """Rows ``after < rowid <= end`` as one JSON object each, parsed by Arrow's JSON reader."""
+def _json_objects(conn: sa.Connection, name: str, after, end) -> bytes:
+    """Rows ``after < rowid <= end`` as one JSON object each, a line each."""
     columns, _ = TABLES[name]
     pairs = ", ".join(f"'{c}', {_quote(conn, c)}" for c in columns)
     cursor = conn.connection.cursor()
@@ -303,11 +402,14 @@ def _read_json_objects(conn: sa.Connection, name: str, after, end) -> pa.Table:
         cursor.execute(
             f"SELECT CAST(group_concat(line, char(10)) AS BLOB) FROM (SELECT json_object({pairs}) "
             f"AS line FROM {_quote(conn, name)} WHERE rowid > ? AND rowid <= ? ORDER BY rowid)",
-            (FIRST_ROWID if after is None else after, end),
+            (after, end),
         )
-        text = cursor.fetchone()[0]
+        return cursor.fetchone()[0]
     finally:
         cursor.close()
+
+
+def _parse_json(name: str, text: bytes) -> pa.Table:
     options = pj.ParseOptions(
         explicit_schema=pa.schema(list(_arrow_types(name).items())),
         unexpected_field_behavior="error",

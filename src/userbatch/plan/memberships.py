@@ -22,12 +22,11 @@ from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_ar
 from userbatch.plan.users import (
     TenantPlan,
     code_isin,
-    first_positions,
+    key_codes,
     lower_text,
     lowered_codes,
     pair_codes,
     pending_rows,
-    text_codes,
 )
 
 ROW_COLUMNS = (
@@ -43,7 +42,8 @@ class Codes:
     ``member_group`` a row's member's group in the catalog (-1: a user)."""
 
     groups: pa.Array  # lower-cased group names by g code
-    members: pa.Array  # lower-cased members by m code
+    bound: int  # m codes are below this
+    stored_members: pa.Array  # the stored members lower-cased
     row_g: np.ndarray
     row_m: np.ndarray
     stored_g: np.ndarray
@@ -51,14 +51,14 @@ class Codes:
     derived_pair: np.ndarray
     gcode: np.ndarray
     member_group: np.ndarray
-    group_of_m: np.ndarray  # catalog position of each m code (-1: not a group name)
+    stored_group: np.ndarray  # whether a stored member is a group
 
     def pair(self, g: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return pair_codes(g, m, len(self.members))
+        return pair_codes(g, m, self.bound)
 
     @property
     def pair_size(self) -> int:
-        return len(self.groups) * (len(self.members) + 1)
+        return len(self.groups) * (self.bound + 1)
 
     def isin(self, values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         return code_isin(values, candidates, self.pair_size)
@@ -155,23 +155,21 @@ def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: p
     )  # fmt: skip
     # A member resolves as a group when a group has that name, else as a UPN: the planned
     # users come first in one coding of every member text.
-    lowered = lower_text(rows["member"])
+    lowered, stored = lower_text(rows["member"]), lower_text(current["member"])
     planned = tenant.users["_key"]
-    (user_m, row_m, stored_m, derived_m), members = text_codes(
-        planned, lowered, lower_text(current["member"]), lower_text(derived["member"])
+    (row_m, stored_m, derived_m), bound = key_codes(
+        planned, lowered, stored, lower_text(derived["member"])
     )
-    group_of_m = _positions(members, keys)
-    member_group = np.append(group_of_m, -1)[row_m]
-    is_user = first_positions(user_m, len(members)) >= 0
-    known = (member_group >= 0) | np.append(is_user, False)[row_m]
+    member_group = _positions(lowered, keys)
+    known = (member_group >= 0) | ((row_m >= 0) & (row_m < len(planned)))
     missing = rows[known_group & ~known]
     if len(missing):
         none = pd.Series(False, index=missing.index)
         ctx.refuse_unknown_users("memberships", missing, none, missing["member"])
     codes = Codes(
-        groups=groups, members=members, row_g=row_g, row_m=row_m, stored_g=stored_g,
-        stored_m=stored_m, derived_pair=pair_codes(derived_g, derived_m, len(members)),
-        gcode=gcode, member_group=member_group, group_of_m=group_of_m,
+        groups=groups, bound=bound, stored_members=stored, row_g=row_g, row_m=row_m,
+        stored_g=stored_g, stored_m=stored_m, derived_pair=pair_codes(derived_g, derived_m, bound),
+        gcode=gcode, member_group=member_group, stored_group=_positions(stored, keys) >= 0,
     )  # fmt: skip
     return rows, known_group & known, codes, lowered
 
@@ -245,7 +243,7 @@ def nested_groups(memberships: pd.DataFrame, groups: pd.Series, group: str) -> p
 
 def _group_edges(codes: Codes, kept, new, current, lowered, catalog) -> pd.DataFrame:
     """Group-in-group edges of the planned memberships (``_g``, ``_m`` lower-cased)."""
-    stored = np.flatnonzero(kept & (np.append(codes.group_of_m, -1)[codes.stored_m] >= 0))
+    stored = np.flatnonzero(kept & codes.stored_group)
     added = np.flatnonzero(new & (codes.member_group >= 0))
     groups = codes.groups
     return pd.concat(
@@ -256,7 +254,7 @@ def _group_edges(codes: Codes, kept, new, current, lowered, catalog) -> pd.DataF
                         groups.take(pa.array(codes.stored_g[stored])), range(len(stored))
                     ),
                     "_m": as_series(
-                        codes.members.take(pa.array(codes.stored_m[stored])), range(len(stored))
+                        codes.stored_members.take(pa.array(stored)), range(len(stored))
                     ),
                     "member": current["member"].iloc[stored].reset_index(drop=True),
                 }
@@ -302,7 +300,7 @@ def _r5_nested(ctx, rows: pd.DataFrame, ok, new, codes: Codes, kept, current, lo
                 codes.row_m[new & (codes.row_g == group)],
             ]
         ) if group >= 0 else np.empty(0, np.int64)  # fmt: skip
-        hit[hit] = ~code_isin(codes.row_m[hit], direct, len(codes.members))
+        hit[hit] = ~code_isin(codes.row_m[hit], direct, codes.bound)
         noted = rows[hit]
         at = np.flatnonzero(hit)
         ctx.note(

@@ -19,7 +19,7 @@ from userbatch.plan.jsoncol import as_series, json_objects, text_array
 from userbatch.plan.users import (
     TenantPlan,
     code_isin,
-    first_positions,
+    key_codes,
     lower_text,
     lowered_codes,
     pair_codes,
@@ -125,11 +125,11 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     keys = lower_text(rows["user_principal_name"])
     # The planned users first, in one coding of every UPN: a row's user is known, and
     # where (R15 reads its usage location), by its code.
-    (planned, row_u, stored_u, derived_u), upns = text_codes(
+    planned = len(tenant.users)
+    (row_u, stored_u, derived_u), bound = key_codes(
         tenant.users["_key"], keys, stored_keys, derived_keys
     )
-    first = np.append(first_positions(planned, len(upns)), -1)
-    user = first[row_u]
+    user = np.where(row_u < planned, row_u, -1)
     known = pending & (user >= 0)
     if (pending & ~known).any():
         missing = rows[pending & ~known]
@@ -150,14 +150,14 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     (by_catalog, stored_s, derived_s), sku_names = text_codes(
         names, current["sku"], tenant.license_removals["sku"]
     )
-    size = len(upns) * (len(sku_names) + 1)
+    size = bound * (len(sku_names) + 1)
     seats = Seats(
         keys=keys, user=user, sku=sku, names=names, size=size,
         row=pair_codes(row_u, np.append(by_catalog, -1)[sku], len(sku_names)),
         stored=pair_codes(stored_u, stored_s, len(sku_names)),
         derived=pair_codes(derived_u, derived_s, len(sku_names)),
     )  # fmt: skip
-    return rows, known & ~unknown, seats, first[stored_u] >= 0
+    return rows, known & ~unknown, seats, (stored_u >= 0) & (stored_u < planned)
 
 
 def _r15_usage_location(ctx, rows, at: np.ndarray, seats: Seats, tenant) -> np.ndarray:

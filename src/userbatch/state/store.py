@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -35,11 +36,12 @@ DEFAULT_STATE = "userbatch.db"
 WRITE_CACHE_KIB = 16384
 CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 MiB
 # Rows read and parsed at a time: the chunk's text (~6 MB of users) and the parser's scratch
-# are what a load holds above the frames (1M users, peak over the final RSS: +140 MiB at 100k
-# rows a chunk, +60 MiB at 25k; CPU the same).
+# are what a load holds above the frames (1M users, peak over the RSS after the load:
+# +125 MiB at 100k rows a chunk, +45 MiB at 25k; CPU the same).
 READ_BATCH_ROWS = 25_000
 CSV_BLOCK_BYTES = 1 << 20  # several blocks per chunk: Arrow parses them on both cores
 RELEASE_BYTES = 1 << 25  # text parsed between two hand-backs of the parser's scratch
+QUEUED_CHUNKS = 2  # chunks fetched ahead of the parser: more evens out their times, holds text
 NEWLINE = ord("\n")
 FIRST_ROWID = -(2**63)  # below every rowid
 
@@ -261,23 +263,25 @@ def _read_sqlite_tables(
     of CPU each side). A table is None when it is empty or a chunk does not parse; the row
     path reads it then."""
     cursor = conn.connection.cursor()
-    parser, futures, pending = _Parser(), {}, None
+    parser, futures, queued = _Parser(), {}, deque()
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             for name in names:
                 parts = []
                 for text, is_json in _chunk_texts(conn, cursor, name):
-                    if pending is not None:
-                        # One chunk in the worker at a time: a queue of fetched texts would
-                        # hold a table's whole text whenever SQLite runs ahead of the parser.
-                        _wait(pending)
-                    pending = pool.submit(parser.parse, name, text, is_json)
-                    parts.append(pending)
+                    if len(queued) >= QUEUED_CHUNKS:
+                        # A queue without end would hold a table's whole text whenever SQLite
+                        # runs ahead of the parser.
+                        _wait(queued.popleft())
+                    queued.append(pool.submit(parser.parse, name, text, is_json))
+                    parts.append(queued[-1])
                     del text
-                futures[name] = pool.submit(_frame, name, parts, finish)
-            return {name: _result(future) for name, future in futures.items()}
+                futures[name] = pool.submit(parser.frame, name, parts, finish)
+            frames = {name: _result(future) for name, future in futures.items()}
     finally:
         cursor.close()
+    release_memory()  # what the last tables freed: the plan that follows starts lean
+    return frames
 
 
 def _wait(future) -> None:
@@ -327,14 +331,42 @@ class _Parser:
 
     def parse(self, name: str, text: bytes, is_json: bool) -> pa.Table:
         table = _parse_json(name, text) if is_json else self._lines(name, text)
-        # The pool keeps the parser's freed scratch, and a table's chunks would add it up
-        # (1M users: +170 MiB peak); handing it back after every chunk costs the page faults
-        # of taking it again (1M users: 0.6 s of CPU), so every RELEASE_BYTES of text.
-        self.unreleased += len(text)
+        self._freed(len(text))
+        return table
+
+    def frame(self, name: str, parts: list, finish: bool) -> pd.DataFrame | None:
+        """The parsed chunks as one frame, after the table's chunks."""
+        tables = [part.result() for part in parts]  # done: the worker ran them first
+        del parts[:]
+        if not tables:
+            return None
+        columns, _ = TABLES[name]
+        pieces = {
+            c: [piece for table in tables for piece in table.column(c).chunks] for c in columns
+        }
+        del tables
+        frame = pd.DataFrame({c: self._joined(name, c, pieces.pop(c)) for c in columns})
+        return conform(name, frame) if finish else frame
+
+    def _joined(self, name: str, column: str, pieces: list[pa.Array]) -> pd.Series:
+        """A column's pieces joined into one array, and dropped, their pages handed back
+        at once: a joined column does not fit in them, and the pool would keep them while
+        the next columns join (1M users: peak +455 MiB; +480 MiB handing them back every
+        32 MiB, +580 MiB never; the CPU the same within noise)."""
+        joined = pa.chunked_array(pieces).combine_chunks()
+        del pieces[:]
+        release_memory()
+        self.unreleased = 0
+        return _column(name, column, joined)
+
+    def _freed(self, size: int) -> None:
+        """The pool keeps freed pages: the parser's scratch of a table's chunks would add up
+        (1M users: +170 MiB peak); handing it back after every chunk costs the page faults
+        of taking it again (0.6 s of CPU), so every RELEASE_BYTES of text."""
+        self.unreleased += size
         if self.unreleased >= RELEASE_BYTES:
             release_memory()
             self.unreleased = 0
-        return table
 
     def _lines(self, name: str, text: bytes) -> pa.Table:
         """JSON arrays without a backslash (no escaped character) are CSV lines once their
@@ -368,29 +400,6 @@ class _Parser:
                 check_utf8=False,
             ),
         )
-
-
-def _frame(name: str, parts: list, finish: bool) -> pd.DataFrame | None:
-    """The parsed chunks as one frame. Runs in the worker, after the table's chunks."""
-    tables = [part.result() for part in parts]  # done: the worker ran them first
-    del parts[:]
-    if not tables:
-        return None
-    columns, _ = TABLES[name]
-    pieces = {c: [chunk for table in tables for chunk in table.column(c).chunks] for c in columns}
-    del tables
-    frame = pd.DataFrame({c: _joined(name, c, pieces.pop(c)) for c in columns})
-    return conform(name, frame) if finish else frame
-
-
-def _joined(name: str, column: str, chunks: list[pa.Array]) -> pd.Series:
-    """A column's chunks joined into one array. Their pages go back to the system at once:
-    the pool would keep them (a joined column does not fit in a chunk's pages), and every
-    column of a table would then be held twice (1M users: +540 MiB peak, not +330 MiB)."""
-    joined = pa.chunked_array(chunks).combine_chunks()
-    del chunks[:]
-    release_memory()
-    return _column(name, column, joined)
 
 
 def _json_objects(conn: sa.Connection, name: str, after, end) -> bytes:

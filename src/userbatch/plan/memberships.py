@@ -27,6 +27,7 @@ from userbatch.plan.users import (
     lowered_codes,
     pair_codes,
     pending_rows,
+    stacked,
 )
 
 ROW_COLUMNS = (
@@ -81,8 +82,8 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
         held = codes.isin(asked, stored_pair) & ~codes.isin(asked, codes.derived_pair)
         at = np.flatnonzero(remove)[held]
         removes = rows.iloc[at].assign(
-            _group=_names(catalog, codes.gcode[at], rows.index[at]),
-            _member=_member_names(catalog, codes, lowered, at, rows.index[at]),
+            _group=as_series(_names(catalog, codes.gcode[at]), rows.index[at]),
+            _member=as_series(_member_names(catalog, codes, lowered, at), rows.index[at]),
         )  # fmt: skip
         _log(ctx, "remove_member", removes, kind="memberships")
         removed = np.concatenate([removed, asked])
@@ -93,13 +94,13 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     new = ok & action.eq("add").to_numpy() & ~codes.isin(row_pair, stays)
     # The new memberships' names, gathered once for the change log and the planned table.
     at = np.flatnonzero(new)
-    group = _names(catalog, codes.gcode[at]).array
-    member = _member_names(catalog, codes, lowered, at).array
+    group = _names(catalog, codes.gcode[at])
+    member = _member_names(catalog, codes, lowered, at)
     _log_adds(ctx, rows, new, group, member)
     planned = pd.DataFrame(
         {
-            "group": _stacked(text_array(current["group"]), kept, group),
-            "member": _stacked(text_array(current["member"]), kept, member),
+            "group": stacked(current["group"], kept, group),
+            "member": stacked(current["member"], kept, member),
         }
     )
     _r5_nested(ctx, rows, ok, new, codes, kept, current, lowered)
@@ -110,13 +111,12 @@ def _catalog(ctx: Context) -> pd.Series:
     return name_catalog(ctx.state.groups["name"])
 
 
-def _names(catalog: pd.Series, positions: np.ndarray, index=None) -> pd.Series:
+def _names(catalog: pd.Series, positions: np.ndarray) -> pa.Array:
     """Canonical group names at catalog ``positions``."""
-    names = text_array(pd.Series(catalog.to_numpy(), dtype="str")).take(pa.array(positions))
-    return as_series(names, pd.RangeIndex(len(names)) if index is None else index)
+    return text_array(pd.Series(catalog.to_numpy(), dtype="str")).take(pa.array(positions))
 
 
-def _member_names(catalog, codes: Codes, lowered: pa.Array, at: np.ndarray, index=None):
+def _member_names(catalog, codes: Codes, lowered: pa.Array, at: np.ndarray) -> pa.Array:
     """Members of rows ``at`` as planned: a group by its canonical name, a user lower-cased."""
     group = codes.member_group[at]
     member = lowered.take(pa.array(at))
@@ -124,16 +124,7 @@ def _member_names(catalog, codes: Codes, lowered: pa.Array, at: np.ndarray, inde
         names = text_array(pd.Series(catalog.to_numpy(), dtype="str"))
         by_group = names.take(pa.array(np.where(group >= 0, group, 0)))
         member = pc.if_else(pa.array(group >= 0), by_group, member)
-    return as_series(member, pd.RangeIndex(len(member)) if index is None else index)
-
-
-def _stacked(stored: pa.Array, kept: np.ndarray, added) -> pd.Series:
-    """The kept stored values, then the added ones: two chunks, not a concatenated copy."""
-    if not kept.all():
-        stored = stored.filter(pa.array(kept))
-    added = text_array(pd.Series(added, dtype="str")) if not isinstance(added, pa.Array) else added
-    stacked = pa.chunked_array([stored, added], type=stored.type)
-    return as_series(stacked, pd.RangeIndex(len(stacked)))
+    return member
 
 
 def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: pd.DataFrame):
@@ -216,7 +207,6 @@ def _log_adds(ctx: Context, rows: pd.DataFrame, new: np.ndarray, group, member) 
             "_row": rows["_row"].to_numpy()[new],
         }
     )
-    group, member = text_array(pd.Series(group)), text_array(pd.Series(member))
     key = pc.binary_join_element_wise(group, member, pa.scalar("|", group.type))
     ctx.changes.add(
         change="add_member", entity="membership", key=as_series(key, origin.index),
@@ -263,7 +253,9 @@ def _group_edges(codes: Codes, kept, new, current, lowered, catalog) -> pd.DataF
                 {
                     "_g": as_series(groups.take(pa.array(codes.row_g[added])), range(len(added))),
                     "_m": as_series(lowered.take(pa.array(added)), range(len(added))),
-                    "member": _member_names(catalog, codes, lowered, added),
+                    "member": as_series(
+                        _member_names(catalog, codes, lowered, added), range(len(added))
+                    ),
                 }
             ),
         ],
@@ -305,7 +297,7 @@ def _r5_nested(ctx, rows: pd.DataFrame, ok, new, codes: Codes, kept, current, lo
         at = np.flatnonzero(hit)
         ctx.note(
             "memberships", noted, rule="R5", column="group",
-            message=_names(catalog, codes.gcode[at], noted.index) + " is nested in "
+            message=as_series(_names(catalog, codes.gcode[at]), noted.index) + " is nested in "
             + env.security_group + f"; members of nested groups are not enabled in {env.name}: "
             + "add the user to " + env.security_group + " directly",
         )  # fmt: skip

@@ -125,6 +125,16 @@ def lowered_codes(*columns) -> tuple[list[np.ndarray], pa.Array]:
     return [mapping[c] for c in raw], lowered
 
 
+def stacked(stored, keep: np.ndarray, added: pa.Array) -> pd.Series:
+    """The ``keep`` stored values (a Series or Arrow array), then the ``added`` ones, as
+    chunks: neither the stored column nor the whole is copied into one array."""
+    chunks = pa.chunked_array(_chunks(stored), type=pa.large_string())
+    if not keep.all():
+        chunks = chunks.filter(pa.array(keep))
+    whole = pa.chunked_array([*chunks.chunks, *_chunks(added)], type=pa.large_string())
+    return as_series(whole, pd.RangeIndex(len(whole)))
+
+
 def pair_codes(left: np.ndarray, right: np.ndarray, right_size: int) -> np.ndarray:
     """One code per (left, right) pair; -1 where either is missing (as a text pair is
     missing where either part is)."""

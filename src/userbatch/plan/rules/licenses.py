@@ -24,6 +24,7 @@ from userbatch.plan.users import (
     lowered_codes,
     pair_codes,
     pending_rows,
+    stacked,
     text_codes,
 )
 
@@ -93,16 +94,9 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     # Stored seats kept, of users still planned (deleted or never stored users' go), then
     # the new ones: two chunks each, not a concatenated copy.
     stays = kept & users
-    upns = _stacked(stored_keys, stays, assigned_keys)
-    skus = _stacked(text_array(current["sku"]), stays, assigned_skus)
+    upns = stacked(stored_keys, stays, assigned_keys)
+    skus = stacked(current["sku"], stays, assigned_skus)
     return pd.DataFrame({"user_principal_name": upns, "sku": skus})
-
-
-def _stacked(stored: pa.Array, keep: np.ndarray, added: pa.Array) -> pd.Series:
-    if not keep.all():
-        stored = stored.filter(pa.array(keep))
-    stacked = pa.chunked_array([stored, added], type=pa.large_string())
-    return as_series(stacked, pd.RangeIndex(len(stacked)))
 
 
 def _origin(rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:

@@ -168,8 +168,9 @@ def plan_users(ctx: Context) -> TenantPlan:
     frame = ctx.frames["users"]
     base = {c: text_array(current[c]) for c in current.columns}
     old = {f: base[f].take(pa.array(at_updates)) for f in FIELDS}
-    updated = _updates(ctx, updates, old, _gather(frame, updates))
-    created = _new_users(ctx, creates, _gather(frame, creates))
+    inputs_updated, inputs_created = _gather(frame, updates, creates)
+    updated = _updates(ctx, updates, old, inputs_updated)
+    created = _new_users(ctx, creates, inputs_created)
     users = _planned(base, text_array(keys), at_updates, updated, creates["key"], created)
     tenant = TenantPlan(users=users, reassign_stubs=reassign)
     disable = pending & action.eq("disable").to_numpy()
@@ -179,15 +180,18 @@ def plan_users(ctx: Context) -> TenantPlan:
     return tenant
 
 
-def _gather(frame: pd.DataFrame, rows: pd.DataFrame) -> dict:
-    """The input values of every field for ``rows``: one take per column."""
-    at = pa.array(rows["_pos"].to_numpy())
-    return {
-        f: text_array(pc.take(text_array(frame[f]), at))
-        if f in frame.columns
-        else pa.nulls(len(at), pa.large_string())
-        for f in FIELDS
-    }
+def _gather(frame: pd.DataFrame, *parts: pd.DataFrame) -> list[dict]:
+    """The input values of every field for each of ``parts`` (rows): a column read in
+    blocks is many chunks, joined once here for all parts (each take would join them)."""
+    at = [pa.array(rows["_pos"].to_numpy()) for rows in parts]
+    gathered: list[dict] = [{} for _ in parts]
+    for f in FIELDS:
+        column = text_array(frame[f]) if f in frame.columns else None
+        for values, where in zip(gathered, at, strict=True):
+            values[f] = (
+                pa.nulls(len(where), pa.large_string()) if column is None else column.take(where)
+            )
+    return gathered
 
 
 def _stub_owner_counts(ctx: Context) -> pd.Series:

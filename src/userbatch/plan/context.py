@@ -57,6 +57,7 @@ class Context:
         self.options = options
         self.problems = Problems()
         self.changes = ChangeLog()
+        self._failed_users: set[str] | None = None
         self.environments = state.environments.assign(_key=lower(state.environments["name"]))
 
     # rows -------------------------------------------------------------------------------
@@ -75,6 +76,8 @@ class Context:
         if not len(rows):
             return
         self.frames[kind].loc[rows.index, "outcome"] = outcome
+        if kind == "users":
+            self._failed_users = None
         self.problems.add_rows(
             rows, entity=ENTITY_OF_KIND[kind], rule=rule, level=level, message=message,
             column=column,
@@ -88,9 +91,11 @@ class Context:
 
     def failed_user_keys(self) -> set[str]:
         """UPNs whose own users row is invalid or failed: rows depending on them are skipped."""
-        users = self.frames["users"]
-        bad = users[isin(users["outcome"], ["invalid", "failed"])]
-        return set(lower(bad["user_principal_name"]).dropna())
+        if self._failed_users is None:  # kept until a users row is refused
+            users = self.frames["users"]
+            bad = users.loc[isin(users["outcome"], ["invalid", "failed"]), "user_principal_name"]
+            self._failed_users = set(lower(bad).dropna())
+        return self._failed_users
 
     def refuse_unknown_users(self, kind, rows, known: pd.Series, upn: pd.Series, what="user"):
         """unknown_user, or skipped when that user's own row is invalid or failed."""

@@ -181,7 +181,7 @@ def test_large_key_lookups_match_exactly_even_when_hashes_collide(monkeypatch):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from userbatch.plan.rules import enablement
+    from userbatch.plan import keys
 
     text = pa.large_string()
     names = [f"user{i}@contoso.example" for i in range(6000)] + ["", "x" * 70, "Ünïcødé", None]
@@ -189,7 +189,7 @@ def test_large_key_lookups_match_exactly_even_when_hashes_collide(monkeypatch):
     dictionary = pc.unique(pa.array(names[:5000] + ["", "x" * 70, None], type=text))
     expected = pc.fill_null(pc.index_in(values, value_set=dictionary), len(dictionary))
     expected = expected.to_numpy(zero_copy_only=False)
-    assert (enablement.positions(values, dictionary) == expected).all()
-    hashes = enablement.hashes  # every text into one of 256 hashes: collisions fall back
-    monkeypatch.setattr(enablement, "hashes", lambda a: hashes(a) & np.uint64(0xFF))
-    assert (enablement.positions(values, dictionary) == expected).all()
+    assert (keys.positions(values, dictionary) == expected).all()
+    hashes = keys.hashes  # every text into one of 256 hashes: collisions fall back
+    monkeypatch.setattr(keys, "hashes", lambda a: hashes(a) & np.uint64(0xFF))
+    assert (keys.positions(values, dictionary) == expected).all()

@@ -1,10 +1,6 @@
 """Environment users derived as a sync would (SPEC §3): R2 profile, R4 status, R9 admins,
 R10 access modes. Computed for every environment from a (planned) tenant state.
-
-Also the Arrow key helpers the environment-user rules share (profile, roles, stubs): a
-key match costs one hash per string, and ``pc.is_in`` / ``index_in`` hash their whole
-value set again on every call, so a rule encodes each key column it matches once into
-dense integer codes (``encode``) and answers membership and lookups with numpy on them.
+The Arrow key helpers it uses live in ``plan.keys``.
 """
 
 from __future__ import annotations
@@ -16,155 +12,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.plan.keys import (
+    TEXT,
+    as_series,
+    encode,
+    equal,
+    first_rows,
+    flags,
+    fold,
+    folded,
+    marks,
+    repeat,
+    scalar,
+    text,
+)
 from userbatch.state.model import ENV_USER_COLUMNS, State
 
 ADDRESS_PARTS = ("street_address", "city", "state_or_province", "postal_code", "country_or_region")
 NO_LICENSE_MODES = ("administrative", "non-interactive")
 UNGROUPED_ADMINS = ("Global admin", "Power Platform admin")  # R9: need not be in the group
-TEXT = pa.large_string()
-
-
-# Arrow key helpers ---------------------------------------------------------------------
-def text(values: pd.Series) -> pa.Array:
-    """A column as one large_string Arrow array (no copy for an arrow-backed ``str``)."""
-    if values.dtype != "str":  # category, object: the change log may hold those
-        values = values.astype("str")
-    array = pa.array(values, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array if array.type == TEXT else array.cast(TEXT)
-
-
-def fold(array: pa.Array) -> pa.Array:
-    """``context.lower`` in Arrow: trimmed and lower-cased (the same two kernels)."""
-    return pc.utf8_lower(pc.utf8_trim_whitespace(array))
-
-
-def folded(values: pd.Series) -> pa.Array:
-    return fold(text(values))
-
-
-def as_series(array: pa.Array, index=None) -> pd.Series:
-    """An Arrow text array as a ``str`` Series, without a copy."""
-    return pd.Series(pd.array(array.cast(TEXT), dtype="str"), index=index)
-
-
-def scalar(value: str) -> pa.Scalar:
-    return pa.scalar(value, type=TEXT)
-
-
-def repeat(value: str, n: int) -> pa.Array:
-    return pa.array([value], type=TEXT).take(pa.array(np.zeros(n, dtype=np.int64)))
-
-
-def flags(array: pa.Array) -> np.ndarray:
-    """A boolean Arrow array as numpy, missing as False."""
-    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
-
-
-def equal(array: pa.Array, value: str) -> np.ndarray:
-    return flags(pc.equal(array, scalar(value)))
-
-
-def encode(*arrays: pa.Array) -> tuple[list[np.ndarray], int]:
-    """Codes of each of ``arrays`` over one shared dictionary, and its size. Equal texts
-    get equal codes; missing is a value of its own (as ``pc.is_in`` matches it)."""
-    # Arrow's own encoding: hashing every text here (numpy) and checking each against its
-    # code's first text costs more than it saves.
-    codes, size = _arrow_codes(pa.chunked_array([a.cast(TEXT) for a in arrays], type=TEXT))
-    bounds = np.cumsum([len(a) for a in arrays])[:-1]
-    return np.split(codes, bounds), size
-
-
-def _arrow_codes(joined: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    encoded = pc.dictionary_encode(joined, null_encoding="encode")
-    if not encoded.num_chunks:  # every array empty
-        return np.zeros(0, dtype=np.int64), 0
-    # Arrow drops empty chunks: the codes of all chunks in order.
-    chunks = [c.indices.to_numpy() for c in encoded.chunks]  # no nulls: no copy
-    codes = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-    return codes, len(encoded.chunks[-1].dictionary)
-
-
-# A large dictionary is probed through 64-bit hashes of the texts' bytes (numpy) and a
-# pandas integer hash table: ~1.4x faster than Arrow's ``index_in`` at a million keys.
-# Every match found is then checked on the texts themselves (equal texts always hash
-# equal, so nothing is missed); a collision falls back to Arrow, so answers are exact.
-_HASHED = 4096  # fewer values: Arrow's tables are small and as fast
-_M1, _M2, _M3 = (np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
-_NULL_HASH = np.uint64(0x6A09E667F3BCC909)
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    h ^= h >> np.uint64(30)
-    h *= _M2
-    h ^= h >> np.uint64(27)
-    h *= _M3
-    h ^= h >> np.uint64(31)
-    return h
-
-
-def hashes(array: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each text's bytes (missing: a constant), read 8 bytes at a time
-    straight from the Arrow buffers."""
-    n = len(array)
-    array = array.cast(TEXT)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
-    start, length = offsets[:-1], np.diff(offsets)
-    h = length.astype(np.uint64) * _M1
-    buffer = array.buffers()[2]
-    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
-    if len(data) < 8:
-        data = np.concatenate([data, np.zeros(8, dtype=np.uint8)])
-    last = len(data) - 8  # the last place a whole word can be read
-    # Every byte offset as the start of a little-endian word (an unaligned strided view).
-    words = np.ndarray((last + 1,), dtype=np.uint64, buffer=data, strides=(1,))
-    live = None  # every text still has bytes at ``at`` (no index needed), else their rows
-    with np.errstate(over="ignore"):
-        for at in range(0, int(length.max(initial=0)), 8):
-            if live is None and length.min(initial=0) <= at:
-                live = np.flatnonzero(length > at)
-            elif live is not None:
-                live = live[length[live] > at]
-            place = (start if live is None else start[live]) + at
-            word = words[np.minimum(place, last)]
-            past = place > last  # a word running off the buffer: shift its bytes down
-            if past.any():
-                word[past] >>= (place[past] - last).astype(np.uint64) * np.uint64(8)
-            rest = (length if live is None else length[live]) - at
-            short = np.flatnonzero(rest < 8)
-            if len(short):  # keep only the text's own bytes
-                bits = rest[short].astype(np.uint64) * np.uint64(8)
-                word[short] &= (np.uint64(1) << bits) - np.uint64(1)
-            if live is None:
-                h = _mix(h ^ word)
-            else:
-                h[live] = _mix(h[live] ^ word)
-    if array.null_count:
-        h[~array.is_valid().to_numpy(zero_copy_only=False)] = _NULL_HASH
-    return h
-
-
-def _chunk_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(values, pa.ChunkedArray):
-        parts = [hashes(c) for c in values.chunks]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-    return hashes(values)
-
-
-def marks(codes: np.ndarray, size: int) -> np.ndarray:
-    """Per code, whether ``codes`` holds it: membership is then ``marks(b, n)[a]``."""
-    table = np.zeros(size, dtype=bool)
-    table[codes] = True
-    return table
-
-
-def first_rows(codes: np.ndarray, size: int) -> np.ndarray:
-    """Per code, the first position of ``codes`` holding it, -1 where none."""
-    table = np.full(size, len(codes), dtype=np.int64)
-    np.minimum.at(table, codes, np.arange(len(codes), dtype=np.int64))
-    table[table == len(codes)] = -1
-    return table
 
 
 # The derivation ------------------------------------------------------------------------
@@ -445,63 +311,3 @@ def _invitation(layout: _Layout, existing) -> pa.Array:
     kept_flag = pc.if_else(pa.array(known), pc.fill_null(old, scalar("no")), old)
     kept_flag = pc.if_else(pa.array(invite), scalar("yes"), kept_flag)
     return pa.concat_arrays([kept_flag, repeat("no", len(row) - kept)])
-
-
-def positions(values: pa.Array, dictionary: pa.Array) -> np.ndarray:
-    """Each value's position in ``dictionary`` (distinct values), ``len(dictionary)`` where
-    absent: a code that matches nothing of the dictionary's."""
-    if len(dictionary) >= _HASHED:
-        found = _hashed_positions(values, dictionary)
-        if found is not None:
-            return found
-    found = pc.fill_null(pc.index_in(values, value_set=dictionary), len(dictionary))
-    return found.to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def unique_positions(values: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
-    """``positions`` in a large ``dictionary`` when its texts are distinct; None when they
-    repeat (or it is small): the caller then pairs by codes."""
-    return _hashed_positions(values, dictionary) if len(dictionary) >= _HASHED else None
-
-
-def _hashed_positions(values, dictionary) -> np.ndarray | None:
-    """``positions`` through hashes; None when the dictionary repeats a hash (a collision
-    or a repeated value) or a hash match is not a text match."""
-    table = pd.Index(_chunk_hashes(dictionary))
-    if not table.is_unique:
-        return None
-    found = table.get_indexer(_chunk_hashes(values))
-    hit = found >= 0
-    others = dictionary.take(pa.array(found, mask=~hit))
-    equal = flags(pc.equal(values, others))
-    both_missing = flags(pc.and_(pc.is_null(values), pc.is_null(others)))
-    if not (equal | both_missing)[hit].all():
-        return None
-    found[~hit] = len(dictionary)
-    return found.astype(np.int64)
-
-
-def first_match(probe: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per ``probe`` code, the first position in ``values`` holding it, -1 where none."""
-    if not len(values):
-        return np.full(len(probe), -1, dtype=np.int64)
-    first = ~pd.Index(values).duplicated()
-    found = pd.Index(values[first]).get_indexer(probe)
-    return np.where(found >= 0, np.flatnonzero(first)[found], -1)
-
-
-def gather(array: pa.Array, at: np.ndarray) -> pa.Array:
-    """``array`` at positions ``at``, missing where ``at`` is -1."""
-    return array.take(pa.array(at, mask=at < 0))
-
-
-def joined(*parts: pa.Array | str) -> pa.Array:
-    """Texts joined element-wise with ``|`` (a key); missing where any part is."""
-    return pc.binary_join_element_wise(*parts, scalar("|"))
-
-
-def among(frame: pd.DataFrame, users: pa.Array, wanted: pa.Array) -> pd.DataFrame:
-    """The rows of ``frame`` whose lower-cased user (``users``, one per row) is one of
-    ``wanted``: probing a large frame against a few names is cheap, hashing all of its
-    names is not."""
-    return frame[flags(pc.is_in(users, value_set=wanted))]

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from userbatch.frames import isin
 from userbatch.plan.context import PENDING, Context, lower
 from userbatch.plan.jsoncol import json_arrays
-from userbatch.plan.rules.enablement import (
+from userbatch.plan.keys import (
     as_series,
     encode,
     equal,

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from userbatch.frames import isin
 from userbatch.plan.context import Context, env_user_key, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
-from userbatch.plan.rules.enablement import (
+from userbatch.plan.keys import (
     among,
     as_series,
     encode,

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from userbatch.frames import isin
 from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
-from userbatch.plan.rules.enablement import (
+from userbatch.plan.keys import (
     as_series,
     encode,
     first_match,

@@ -17,18 +17,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import isin
-from userbatch.plan.context import Context, lower, name_catalog
-from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_array
-from userbatch.plan.users import (
-    TenantPlan,
+from userbatch.plan.codes import (
     code_isin,
     key_codes,
     lower_text,
     lowered_codes,
     pair_codes,
-    pending_rows,
     stacked,
 )
+from userbatch.plan.context import Context, lower, name_catalog
+from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_array
+from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "group", "member", "action", "key", "_row",

@@ -14,19 +14,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.plan.context import Context, name_catalog
-from userbatch.plan.jsoncol import as_series, json_objects, text_array
-from userbatch.plan.users import (
-    TenantPlan,
+from userbatch.plan.codes import (
     code_isin,
     key_codes,
     lower_text,
     lowered_codes,
     pair_codes,
-    pending_rows,
     stacked,
     text_codes,
 )
+from userbatch.plan.context import Context, name_catalog
+from userbatch.plan.jsoncol import as_series, json_objects, text_array
+from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "user_principal_name", "sku", "action", "key",

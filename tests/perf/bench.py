@@ -87,12 +87,17 @@ def init_store(workdir: Path) -> tuple[Path, float]:
     return state, time.perf_counter() - started
 
 
-def bare_read(inputs: Path) -> float:
-    """What reading the inputs costs with nothing else: the yardstick for plan time."""
-    started = time.perf_counter()
-    for path in sorted(inputs.glob("*.csv")):
-        pd.read_csv(path, engine="pyarrow", dtype=str, keep_default_na=False)
-    return time.perf_counter() - started
+def bare_read(inputs: Path, repeats: int = 3) -> float:
+    """What reading the inputs costs with nothing else: the yardstick for plan time. The
+    best of ``repeats`` reads: the first one in a process also pays for a cold page cache
+    and Arrow's thread pool (measured 0.7–2.6 s at 1M users for the same files)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for path in sorted(inputs.glob("*.csv")):
+            pd.read_csv(path, engine="pyarrow", dtype=str, keep_default_na=False)
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def timed_run(workdir: Path, state: Path, name: str, apply: bool) -> tuple[dict, float, object]:

@@ -149,9 +149,10 @@ class Context:
         rows = rows.assign(_env=pd.Series(pd.NA, index=rows.index, dtype="str"))
         if (~named).any():
             rows.loc[~named, "_env"] = self.default_environment(f"a {kind} row without environment")
+        # Reversed: names equal but for case resolve to the last one, as they always did.
         canonical = pd.Series(
-            self.environments["name"].to_numpy(), index=self.environments["_key"].to_numpy(),
-            dtype="str",
+            self.environments["name"].to_numpy()[::-1],
+            index=self.environments["_key"].to_numpy()[::-1], dtype="str",
         )  # fmt: skip
         rows.loc[named, "_env"] = lookup(lower(rows.loc[named, "environment"]), canonical)
         # The key starts with the environment (SPEC §7); fill in the default one.

@@ -233,8 +233,8 @@ def _read_tables(conn: sa.Connection) -> dict[str, pd.DataFrame]:
     if conn.dialect.name == "sqlite":
         try:
             frames = _read_sqlite_tables(conn, list(TABLES))
-        except conn.dialect.dbapi.Error:  # e.g. an SQLite without JSON functions
-            frames = {}
+        except (conn.dialect.dbapi.Error, UnicodeDecodeError):
+            frames = {}  # e.g. an SQLite without JSON functions; the row path reads (or fails)
     for name in TABLES:
         if frames.get(name) is None:
             frames[name] = conform(name, _read_rows(conn, name))

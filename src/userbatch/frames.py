@@ -30,6 +30,21 @@ def _arrow(values, combine: bool = True) -> pa.Array | pa.ChunkedArray | None:
     return array.cast(pa.large_string()) if array.type != pa.large_string() else array
 
 
+def text_array(values) -> pa.Array:
+    """``values`` (a Series of any dtype, or an Arrow array) as one large_string Arrow
+    array; an arrow-backed ``str`` column in one chunk is not copied."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = pa.array(values.astype("str"), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values if values.type == pa.large_string() else values.cast(pa.large_string())
+
+
+def as_series(array: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
+    """An Arrow text array as a pandas ``str`` Series (on ``index``), without a copy."""
+    return pd.Series(pd.array(array.cast(pa.large_string()), dtype="str"), index=index)
+
+
 def release_memory() -> None:
     """Hand memory Arrow freed back to the system (the pool keeps it otherwise): called
     between stages, so a stage's temporaries do not add to the next stage's peak."""

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import as_series, text_array
 from userbatch.plan.context import lower
-from userbatch.plan.jsoncol import as_series, text_array
 
 
 def _chunks(values) -> list[pa.Array]:

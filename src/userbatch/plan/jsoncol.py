@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import as_series, text_array
+
 _TEXT = pa.large_string()
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -27,15 +29,6 @@ _END = ("{}", '"}', "}")
 
 def _scalar(text: str) -> pa.Scalar:
     return pa.scalar(text, type=_TEXT)
-
-
-def text_array(values) -> pa.Array:
-    """``values`` (a Series or Arrow array) as one large_string Arrow array."""
-    if isinstance(values, pd.Series):
-        values = pa.array(values.astype("str"), from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.cast(_TEXT) if values.type != _TEXT else values
 
 
 _BLOCK = 1 << 22  # bytes scanned at a time: temporaries of a few MB, not of the column
@@ -140,13 +133,6 @@ def _chunk(table: pa.Array, end: int, values, null, include) -> pa.Array:
     first = np.concatenate([[0], np.cumsum(used.sum(axis=1))])
     offsets = np.frombuffer(laid.buffers()[1], dtype=np.int64)[laid.offset + first]
     return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), laid.buffers()[2])
-
-
-def as_series(array: pa.Array | pa.ChunkedArray, index) -> pd.Series:
-    """An Arrow text array as a pandas ``str`` Series on ``index`` (no copy)."""
-    series = array.to_pandas().astype("str")
-    series.index = index
-    return series
 
 
 def json_objects(frame: pd.DataFrame, columns, include: pd.DataFrame | None = None) -> pd.Series:

@@ -11,17 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import text_array
+
 TEXT = pa.large_string()
-
-
-def text(values: pd.Series) -> pa.Array:
-    """A column as one large_string Arrow array (no copy for an arrow-backed ``str``)."""
-    if values.dtype != "str":  # category, object: the change log may hold those
-        values = values.astype("str")
-    array = pa.array(values, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array if array.type == TEXT else array.cast(TEXT)
 
 
 def fold(array: pa.Array) -> pa.Array:
@@ -30,12 +22,7 @@ def fold(array: pa.Array) -> pa.Array:
 
 
 def folded(values: pd.Series) -> pa.Array:
-    return fold(text(values))
-
-
-def as_series(array: pa.Array, index=None) -> pd.Series:
-    """An Arrow text array as a ``str`` Series, without a copy."""
-    return pd.Series(pd.array(array.cast(TEXT), dtype="str"), index=index)
+    return fold(text_array(values))
 
 
 def scalar(value: str) -> pa.Scalar:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
@@ -26,7 +26,7 @@ from userbatch.plan.codes import (
     stacked,
 )
 from userbatch.plan.context import Context, lower, name_catalog
-from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_array
+from userbatch.plan.jsoncol import json_arrays, json_objects
 from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (

@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import PENDING, Context, lower
-from userbatch.plan.jsoncol import as_series, json_arrays, json_objects, text_array
+from userbatch.plan.jsoncol import json_arrays, json_objects
 from userbatch.state.model import TENANT_USER_COLUMNS
 from userbatch.vocabulary import CLEAR
 

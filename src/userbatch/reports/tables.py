@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import isin
+from userbatch.frames import text_array as combined_text  # one array, for take()
 from userbatch.io.writers import text_array, text_bytes
 from userbatch.problems import PROBLEM_COLUMNS
 from userbatch.reports.model import RunReport
@@ -259,8 +260,10 @@ def row_problems(problems: pd.DataFrame) -> pd.DataFrame:
     rank = _rank(rows["level"])[order]
     worst_rank = np.maximum.reduceat(rank, offsets[:-1]) if groups else rank
     worst = rank == np.repeat(worst_rank, np.diff(offsets))
-    rule = _text(rows["rule"]).take(order)
-    message = pc.coalesce(_text(rows["message"]), _text(rows["rule"]), "").take(order)
+    rule = combined_text(rows["rule"]).take(order)
+    message = pc.coalesce(combined_text(rows["message"]), combined_text(rows["rule"]), "").take(
+        order
+    )
     distinct = _first_of_each(group, rule)
     out = keys[~pd.Series(group[np.argsort(order)]).duplicated().to_numpy()]
     out = out.reset_index(drop=True)
@@ -273,13 +276,8 @@ def row_problems(problems: pd.DataFrame) -> pd.DataFrame:
 
 def _rank(levels: pd.Series) -> np.ndarray:
     """LEVEL_RANK of each level; an unknown level ranks as info."""
-    ranks = pc.index_in(_text(levels), value_set=pa.array(_LEVELS, type=pa.large_string()))
+    ranks = pc.index_in(combined_text(levels), value_set=pa.array(_LEVELS, type=pa.large_string()))
     return pc.fill_null(ranks, 0).to_numpy().astype("int8")
-
-
-def _text(values: pd.Series) -> pa.Array:
-    array = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _first_of_each(group: np.ndarray, values: pa.Array) -> np.ndarray:

@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import as_series, text_array
 from userbatch.plan.keys import (
     TEXT,
-    as_series,
     encode,
     equal,
     first_rows,
@@ -24,7 +24,6 @@ from userbatch.plan.keys import (
     marks,
     repeat,
     scalar,
-    text,
 )
 from userbatch.state.model import ENV_USER_COLUMNS, State
 
@@ -62,10 +61,10 @@ class TenantFacts:
         """The tenant's value of environment user ``column``, None where it has none."""
         users = self.users
         if column in COPIED:
-            return text(users[COPIED[column]])
+            return text_array(users[COPIED[column]])
         if column == "full_name":
             joined = _join(users, ["first_name", "last_name"], " ")
-            return pc.coalesce(joined, text(users["display_name"]))
+            return pc.coalesce(joined, text_array(users["display_name"]))
         if column == "address":
             return _join(users, ADDRESS_PARTS, ", ")
         if column != "access_mode":
@@ -80,7 +79,7 @@ class TenantFacts:
 
 def _join(frame: pd.DataFrame, columns, sep: str) -> pa.Array:
     """Non-empty parts joined by ``sep``; missing when every part is empty."""
-    parts = [text(frame[c]) for c in columns]
+    parts = [text_array(frame[c]) for c in columns]
     empty = pc.is_null(parts[0])
     for part in parts[1:]:
         empty = pc.and_(empty, pc.is_null(part))
@@ -91,18 +90,18 @@ def _join(frame: pd.DataFrame, columns, sep: str) -> pa.Array:
 
 
 def _mode_in(users: pd.DataFrame) -> pa.Array:
-    return pc.fill_null(text(users["access_mode"]), scalar("read-write"))
+    return pc.fill_null(text_array(users["access_mode"]), scalar("read-write"))
 
 
 def tenant_facts(state: State) -> TenantFacts:
     users = state.users
-    admin = text(users["admin_role"])
+    admin = text_array(users["admin_role"])
     return TenantFacts(
         users=users,
         sign_in=~equal(folded(users["sign_in_allowed"]), "no"),
         admin=pc.is_valid(admin).to_numpy(zero_copy_only=False),
         ungrouped_admin=flags(pc.is_in(admin, value_set=pa.array(UNGROUPED_ADMINS, TEXT))),
-        application=equal(text(users["user_type"]), "application"),
+        application=equal(text_array(users["user_type"]), "application"),
         no_license_mode=flags(
             pc.is_in(_mode_in(users), value_set=pa.array(NO_LICENSE_MODES, TEXT))
         ),
@@ -113,9 +112,9 @@ def _licensed_keys(state: State) -> pa.Array:
     """Lower-cased UPNs holding an access-granting SKU (R4)."""
     skus, licenses = state.skus, state.licenses
     grants = pc.invert(pc.fill_null(pc.equal(folded(skus["grants_access"]), "no"), False))
-    granting = text(skus["sku"]).filter(grants)
-    held = pc.fill_null(pc.is_in(text(licenses["sku"]), value_set=granting), False)
-    return fold(text(licenses["user_principal_name"]).filter(held))
+    granting = text_array(skus["sku"]).filter(grants)
+    held = pc.fill_null(pc.is_in(text_array(licenses["sku"]), value_set=granting), False)
+    return fold(text_array(licenses["user_principal_name"]).filter(held))
 
 
 @dataclass
@@ -203,7 +202,7 @@ def _select(state, facts, existing, allow_disable_apps) -> list[_Selection]:
     # Each column made one Arrow array once: a chunked column is copied by ``text``.
     grouped = groups.notna().any()
     group_keys = folded(memberships["group"]) if grouped else None
-    member = text(memberships["member"]) if grouped else None
+    member = text_array(memberships["member"]) if grouped else None
     members = [
         fold(member.filter(pc.equal(group_keys, scalar(group.lower()))))
         for group in groups.dropna()
@@ -218,7 +217,7 @@ def _select(state, facts, existing, allow_disable_apps) -> list[_Selection]:
     facts.licensed = marks(licensed, size)[tenant]
     # R4: sign-in allowed AND (access-granting SKU OR admin OR no-license mode) AND group.
     entitled = facts.licensed | facts.admin | facts.no_license_mode
-    old_env = text(existing["environment"])
+    old_env = text_array(existing["environment"])
     selections = []
     member_codes = iter(member_codes)
     for env in state.environments.itertuples():  # a handful of environments
@@ -273,7 +272,7 @@ def _column(column, layout: _Layout, names, facts, existing, sync_email) -> pa.A
 
 def _old(existing, column, rows: np.ndarray) -> pa.Array:
     """Existing ``column`` at ``rows``, without a copy when they are the whole table."""
-    values = text(existing[column])
+    values = text_array(existing[column])
     if len(rows) == len(values) and (rows == np.arange(len(rows))).all():
         return values
     return values.take(pa.array(rows))

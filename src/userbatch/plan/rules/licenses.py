@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from userbatch.frames import as_series, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
@@ -24,7 +25,7 @@ from userbatch.plan.codes import (
     text_codes,
 )
 from userbatch.plan.context import Context, name_catalog
-from userbatch.plan.jsoncol import as_series, json_objects, text_array
+from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (

@@ -8,11 +8,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import PENDING, Context, lower
 from userbatch.plan.jsoncol import json_arrays
 from userbatch.plan.keys import (
-    as_series,
     encode,
     equal,
     first_match,
@@ -22,7 +21,6 @@ from userbatch.plan.keys import (
     joined,
     marks,
     positions,
-    text,
     unique_positions,
 )
 from userbatch.state.model import ENV_USER_COLUMNS
@@ -38,7 +36,7 @@ def _match(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
     numbered by the old table's (the smaller) and the new one probed against them."""
     users = pc.dictionary_encode(folded(old["user_name"]), null_encoding="encode")
     new_users = positions(folded(new["user_name"]), users.dictionary)
-    (old_env, new_env), _ = encode(text(old["environment"]), text(new["environment"]))
+    (old_env, new_env), _ = encode(text_array(old["environment"]), text_array(new["environment"]))
     size = len(users.dictionary) + 1
     old_pairs = old_env.astype(np.int64) * size + users.indices.to_numpy()
     return first_match(new_env.astype(np.int64) * size + new_users, old_pairs)
@@ -57,7 +55,7 @@ def _same(before: pa.Array, after: pa.Array) -> np.ndarray:
 
 
 def _cells(frame: pd.DataFrame, column: str, at: np.ndarray) -> pa.Array:
-    return text(frame[column]).take(pa.array(at, type=pa.int64()))
+    return text_array(frame[column]).take(pa.array(at, type=pa.int64()))
 
 
 def _objects(frame, at, columns, include=None) -> pd.Series:
@@ -82,7 +80,7 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
     planned = _texts(planned)
     match = _match(old, planned)
     known = match >= 0
-    stub = equal(text(planned["user_type"]), "stub")
+    stub = equal(text_array(planned["user_type"]), "stub")
     created = np.flatnonzero(~known & ~stub)  # stubs: R12
     _created(ctx, planned, created)
     was_stub = np.zeros(len(planned), dtype=bool)
@@ -187,12 +185,12 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
         users["outcome"].eq(PENDING).to_numpy() & users["email"].notna().to_numpy()
     )
     mine = np.flatnonzero(
-        ~equal(text(planned["user_type"]), "stub")
-        & flags(pc.is_valid(text(planned["primary_email"])))
+        ~equal(text_array(planned["user_type"]), "stub")
+        & flags(pc.is_valid(text_array(planned["primary_email"])))
     )
     # Each environment user's users row(s) by key, then their emails compared.
     owner = fold(_cells(planned, "user_name", mine))
-    row_keys = text(users["key"]).take(pa.array(rows))
+    row_keys = text_array(users["key"]).take(pa.array(rows))
     found = unique_positions(owner, row_keys)
     if found is not None:  # one users row per key (the usual case): no codes to pair
         p = np.flatnonzero(found < len(rows))
@@ -206,7 +204,7 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
         same_key = (row_of, size)
     differ = np.zeros(len(p), dtype=bool)
     for lo in range(0, len(p), CHUNK):  # a chunk of emails at a time
-        email = fold(text(users["email"]).take(pa.array(rows[u[lo : lo + CHUNK]])))
+        email = fold(text_array(users["email"]).take(pa.array(rows[u[lo : lo + CHUNK]])))
         primary = fold(_cells(planned, "primary_email", mine[p[lo : lo + CHUNK]]))
         differ[lo : lo + CHUNK] = flags(pc.not_equal(email, primary))
     if same_key is None:

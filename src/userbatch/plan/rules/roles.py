@@ -14,12 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import Context, env_user_key, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.keys import (
     among,
-    as_series,
     encode,
     equal,
     first_match,
@@ -30,7 +29,6 @@ from userbatch.plan.keys import (
     joined,
     positions,
     scalar,
-    text,
 )
 
 ROLE_COLUMNS = ["environment", "user_principal_name", "role"]
@@ -47,9 +45,9 @@ class _Codes:
 
     def __init__(self, ctx: Context, users: pa.Array):
         self.users = users  # distinct
-        self.envs = pc.unique(text(ctx.environments["name"]))
+        self.envs = pc.unique(text_array(ctx.environments["name"]))
         self.envs_lower = pc.unique(pc.utf8_lower(self.envs))
-        self.roles = pc.unique(pc.utf8_lower(text(ctx.state.security_roles["role"])))
+        self.roles = pc.unique(pc.utf8_lower(text_array(ctx.state.security_roles["role"])))
 
     def pair(self, environments: pa.Array, users: np.ndarray) -> np.ndarray:
         """``env_user_key`` as a code: the environment as written, the user lower-cased."""
@@ -68,15 +66,17 @@ def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame
     current = ctx.state.roles
     current_folded = folded(current["user_principal_name"])
     current_users = positions(current_folded, codes.users)
-    held_by = codes.triple(text(current["environment"]), current_users, text(current["role"]))
-    wanted = codes.triple(text(rows["environment"]), row_users, text(rows["role"]))
-    action = text(rows["action"])
+    held_by = codes.triple(
+        text_array(current["environment"]), current_users, text_array(current["role"])
+    )
+    wanted = codes.triple(text_array(rows["environment"]), row_users, text_array(rows["role"]))
+    action = text_array(rows["action"])
     held_mask = equal(action, "remove") & np.isin(wanted, held_by)
     held = rows[held_mask]
     _log(ctx, "remove_role", held, kind="roles")
     kept = ~np.isin(held_by, wanted[held_mask])
     assigning = equal(action, "assign") & ~np.isin(wanted, held_by[kept])
-    pairs = codes.pair(text(rows["environment"]), row_users)
+    pairs = codes.pair(text_array(rows["environment"]), row_users)
     assigning &= ~_r11_refused(ctx, rows, assigning, pairs, env_pairs, env_users)
     assigns = rows[assigning]
     _log(ctx, "assign_role", assigns, kind="roles")
@@ -97,7 +97,7 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, env_folded: pa.Array, tenant
     canonical environment and role and a lower-cased UPN; their codes."""
     rows = ctx.resolve_environments("roles", ctx.pending("roles"))
     roles = ctx.state.security_roles
-    probe = fold(joined(text(rows["_env"]), text(rows["role"])))
+    probe = fold(joined(text_array(rows["_env"]), text_array(rows["role"])))
     rows = ctx.known_names(
         "roles", rows, probe=as_series(probe, rows.index),
         catalog=name_catalog(roles["role"], roles["environment"] + "|" + roles["role"]),
@@ -114,7 +114,7 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, env_folded: pa.Array, tenant
         # Only users without an environment user ask the (large) tenant: probe it
         # against those few names.
         missing = pc.unique(upn.filter(pa.array(~known)))
-        tenant = text(tenant_users["_key"])
+        tenant = text_array(tenant_users["_key"])
         known |= flags(pc.is_in(upn, value_set=tenant.filter(pc.is_in(tenant, value_set=missing))))
     kept = rows.index
     rows = ctx.refuse_unknown_users(
@@ -122,8 +122,8 @@ def _resolve(ctx: Context, env_users: pd.DataFrame, env_folded: pa.Array, tenant
     )
     at = kept.get_indexer(rows.index)
     upn, row_users = upn.take(pa.array(at)), row_users[at]
-    env_pairs = codes.pair(text(env_users["environment"]), env_codes)
-    absent_mask = ~np.isin(codes.pair(text(rows["_env"]), row_users), env_pairs)
+    env_pairs = codes.pair(text_array(env_users["environment"]), env_codes)
+    absent_mask = ~np.isin(codes.pair(text_array(rows["_env"]), row_users), env_pairs)
     absent = rows[absent_mask]
     ctx.refuse(
         "roles", absent, rule="R11", column="user_principal_name",
@@ -142,13 +142,13 @@ def _r11_refused(ctx, rows, assigning, pairs, env_pairs, env_users) -> np.ndarra
     """R11: a role assignment needs an enabled user, unless the environment allows it.
     Returns which rows were refused."""
     found = first_match(pairs, env_pairs)
-    enabled = equal(gather(text(env_users["status"]), found), "enabled")
+    enabled = equal(gather(text_array(env_users["status"]), found), "enabled")
     envs = ctx.environments
-    allow = fold(text(envs["allow_role_assignment_on_disabled_users"]))
-    allowing = text(envs["name"]).filter(
+    allow = fold(text_array(envs["allow_role_assignment_on_disabled_users"]))
+    allowing = text_array(envs["name"]).filter(
         pc.fill_null(pc.is_in(allow, value_set=ALLOW_WORDS), False)
     )
-    allowed = flags(pc.is_in(text(rows["environment"]), value_set=allowing))
+    allowed = flags(pc.is_in(text_array(rows["environment"]), value_set=allowing))
     refused_mask = assigning & ~enabled & ~allowed
     refused = rows[refused_mask]
     ctx.refuse(
@@ -162,8 +162,8 @@ def _r11_refused(ctx, rows, assigning, pairs, env_pairs, env_users) -> np.ndarra
 
 def _r9_default_roles(ctx, env_users, env_folded, tenant, planned, planned_users) -> pd.DataFrame:
     """R9: a Global admin's new environment user gets System Administrator from the system."""
-    admins = text(tenant["_key"]).filter(
-        pa.array(equal(text(tenant["admin_role"]), "Global admin"))
+    admins = text_array(tenant["_key"]).filter(
+        pa.array(equal(text_array(tenant["admin_role"]), "Global admin"))
     )
     # Global admins are few: narrow every large table to their rows first.
     new = among(env_users, env_folded, admins)
@@ -216,20 +216,23 @@ def warn_roleless(
     their rows in ``env_users``, as ``diff_environment_users`` returns them).
     """
     at = _touched_rows(env_users, touched)
-    status, kind = text(env_users["status"]).take(at), text(env_users["user_type"]).take(at)
+    status, kind = (
+        text_array(env_users["status"]).take(at),
+        text_array(env_users["user_type"]).take(at),
+    )
     at = at.to_numpy()[equal(status, "enabled") & equal(kind, "interactive")]
     users = folded(env_users["user_name"]).take(pa.array(at))
     # Pair codes numbered by the roles' users; one without a role codes as matching none.
     held = pc.dictionary_encode(folded(roles["user_principal_name"]), null_encoding="encode")
     size = len(held.dictionary) + 1
     (role_env, user_env), _ = encode(
-        text(roles["environment"]), text(env_users["environment"]).take(pa.array(at))
+        text_array(roles["environment"]), text_array(env_users["environment"]).take(pa.array(at))
     )
     with_role = role_env.astype(np.int64) * size + held.indices.to_numpy()
     mine = user_env.astype(np.int64) * size + positions(users, held.dictionary)
     lonely = at[~np.isin(mine, with_role)]
-    names = text(env_users["user_name"]).take(pa.array(lonely))
-    environments = text(env_users["environment"]).take(pa.array(lonely))
+    names = text_array(env_users["user_name"]).take(pa.array(lonely))
+    environments = text_array(env_users["environment"]).take(pa.array(lonely))
     message = pc.binary_join_element_wise(
         names, scalar(" is enabled in "), environments,
         scalar(" with no security role: it can sign in but reach no app"), scalar(""),
@@ -256,14 +259,14 @@ def _touched_rows(env_users: pd.DataFrame, touched: pd.Series) -> pa.Array:
         not len(at) or (at.min() >= 0 and at.max() < len(env_users))
     ):
         rows = pa.array(at.to_numpy())
-        environments = text(env_users["environment"]).take(rows)
-        keys = joined(environments, fold(text(env_users["user_name"]).take(rows)))
-        if flags(pc.equal(keys, text(touched))).all():
+        environments = text_array(env_users["environment"]).take(rows)
+        keys = joined(environments, fold(text_array(env_users["user_name"]).take(rows)))
+        if flags(pc.equal(keys, text_array(touched))).all():
             hit = np.zeros(len(env_users), dtype=bool)
             hit[at.to_numpy()] = True
             return pa.array(np.flatnonzero(hit))
-    keys = joined(text(env_users["environment"]), folded(env_users["user_name"]))
-    return pa.array(np.flatnonzero(flags(pc.is_in(keys, value_set=text(touched)))))
+    keys = joined(text_array(env_users["environment"]), folded(env_users["user_name"]))
+    return pa.array(np.flatnonzero(flags(pc.is_in(keys, value_set=text_array(touched)))))
 
 
 def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None) -> None:
@@ -274,7 +277,7 @@ def _log(ctx: Context, change: str, rows: pd.DataFrame, *, rule=None, kind=None)
         rows.assign(user_principal_name=as_series(upn, rows.index)), ROLE_COLUMNS
     )
     before, after = (payload, None) if change == "remove_role" else (None, payload)
-    key = joined(text(rows["environment"]), upn, text(rows["role"]))
+    key = joined(text_array(rows["environment"]), upn, text_array(rows["role"]))
     ctx.changes.add(
         change=change, entity="role", key=as_series(key, rows.index),
         environment=rows["environment"], before=before, after=after, rule=rule,

@@ -7,11 +7,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.keys import (
-    as_series,
     encode,
     first_match,
     flags,
@@ -20,7 +19,6 @@ from userbatch.plan.keys import (
     gather,
     joined,
     positions,
-    text,
 )
 from userbatch.state.model import TABLES
 from userbatch.vocabulary import COLUMNS, ROW_META_COLUMNS, STUB_ROLE
@@ -36,18 +34,20 @@ def _owner_codes(rows: pd.DataFrame, env_users: pd.DataFrame, columns) -> tuple:
     (-1 where missing or no row's owner)."""
     owners = pc.dictionary_encode(folded(rows["owner"]), null_encoding="encode")
     size = len(owners.dictionary) + 1
-    envs = pc.unique(text(env_users["environment"]))
-    probe = positions(text(rows["_env"]), envs) * size + owners.indices.to_numpy().astype(np.int64)
+    envs = pc.unique(text_array(env_users["environment"]))
+    probe = positions(text_array(rows["_env"]), envs) * size + owners.indices.to_numpy().astype(
+        np.int64
+    )
     users = {}
     for column in columns:
-        values = text(env_users[column])
+        values = text_array(env_users[column])
         user = positions(fold(values), owners.dictionary)
         users[column] = np.where(flags(pc.is_valid(values)), user, size - 1)
     hit = np.flatnonzero(np.logical_or.reduce([u < size - 1 for u in users.values()]))
     rank = env_users.index
     if not (isinstance(rank, pd.RangeIndex) and rank.step > 0):
         hit = hit[np.argsort(rank.to_numpy()[hit], kind="stable")]
-    env = positions(text(env_users["environment"]).take(pa.array(hit)), envs) * size
+    env = positions(text_array(env_users["environment"]).take(pa.array(hit)), envs) * size
     codes = {c: np.where(u[hit] < size - 1, env + u[hit], -1) for c, u in users.items()}
     return probe, hit, codes
 
@@ -73,7 +73,7 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
         found = np.where((found < 0) & (count == 1), unique, found)
     row = np.full(len(rows), -1, dtype=np.int64)
     row[found >= 0] = hit[found[found >= 0]]
-    owner = gather(text(env_users["user_name"]), row)
+    owner = gather(text_array(env_users["user_name"]), row)
     count = np.where(found >= 0, 0, count)
     return as_series(owner, rows.index), pd.Series(count, index=rows.index)
 
@@ -98,7 +98,9 @@ def plan_records(
     rows = rows[~failed.to_numpy()]
     stubs, stub_of = _new_stubs(ctx, rows)
     if len(stubs):
-        owners = pc.coalesce(text(rows["_owner"]), text(stubs["user_name"]).take(pa.array(stub_of)))
+        owners = pc.coalesce(
+            text_array(rows["_owner"]), text_array(stubs["user_name"]).take(pa.array(stub_of))
+        )
         rows = rows.assign(_owner=as_series(owners, rows.index))
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
@@ -110,8 +112,8 @@ def _failed_user_keys(ctx: Context) -> pa.Array:
     users frame)."""
     users = ctx.frames["users"]
     failed = pa.array(["invalid", "failed"], type=pa.large_string())
-    bad = flags(pc.is_in(text(users["outcome"]), value_set=failed))
-    return pc.drop_null(fold(text(users["user_principal_name"]).filter(pa.array(bad))))
+    bad = flags(pc.is_in(text_array(users["outcome"]), value_set=failed))
+    return pc.drop_null(fold(text_array(users["user_principal_name"]).filter(pa.array(bad))))
 
 
 def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +123,10 @@ def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
     if stubs.empty:  # a fresh index: the derivation order stays with the rules above
         return env_users.reset_index(drop=True)
     return pd.DataFrame(
-        {c: as_series(pa.concat_arrays([text(env_users[c]), text(stubs[c])])) for c in stubs}
+        {
+            c: as_series(pa.concat_arrays([text_array(env_users[c]), text_array(stubs[c])]))
+            for c in stubs
+        }
     )
 
 
@@ -153,7 +158,7 @@ def _new_stubs(ctx: Context, rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarr
     Also each row's stub (position), for the rows without an owner."""
     unmatched = np.flatnonzero(rows["_owner"].isna().to_numpy())
     (codes,), _ = encode(
-        joined(text(rows["_env"]), folded(rows["owner"])).take(pa.array(unmatched))
+        joined(text_array(rows["_env"]), folded(rows["owner"])).take(pa.array(unmatched))
     )
     same = first_match(codes, codes)  # each unmatched row's first one with its key
     leaders = np.unique(same)
@@ -200,7 +205,9 @@ def _stub_roles(ctx: Context, stubs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _record_keys(frame: pd.DataFrame, environment: str) -> pa.Array:
-    return joined(text(frame[environment]), text(frame["table"]), text(frame["record_id"]))
+    return joined(
+        text_array(frame[environment]), text_array(frame["table"]), text_array(frame["record_id"])
+    )
 
 
 def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
@@ -208,8 +215,8 @@ def _assign(ctx: Context, rows: pd.DataFrame) -> pd.DataFrame:
     current_keys = _record_keys(current, "environment")
     keys = _record_keys(rows, "_env")
     at = pc.index_in(keys, value_set=current_keys)
-    was = text(current["owner"]).take(at)  # missing where the record is new
-    owner = text(rows["_owner"])
+    was = text_array(current["owner"]).take(at)  # missing where the record is new
+    owner = text_array(rows["_owner"])
     moved_mask = flags(pc.fill_null(pc.not_equal(pc.fill_null(fold(was), ""), fold(owner)), True))
     pick = pa.array(moved_mask)
     moved = rows[moved_mask]

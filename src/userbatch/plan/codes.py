@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, text_array
+from userbatch.frames import as_series
 from userbatch.plan.context import lower
 
 
@@ -22,16 +22,6 @@ def _chunks(values) -> list[pa.Array]:
     if values.type != pa.large_string():
         values = values.cast(pa.large_string())
     return values.chunks
-
-
-def lower_text(values) -> pa.Array:
-    """``lower`` (strip, then lower-case) as one Arrow array, without pandas' two passes;
-    ASCII text (every byte below 0x80) by the ASCII kernel, ~3× cheaper than UTF-8's."""
-    array = pc.utf8_trim_whitespace(text_array(values))
-    data = array.buffers()[2]
-    if data is None or np.frombuffer(data, dtype=np.uint8).max(initial=0) < 0x80:
-        return pc.ascii_lower(array)
-    return pc.utf8_lower(array)
 
 
 def text_codes(*columns) -> tuple[list[np.ndarray], pa.Array]:

@@ -17,8 +17,15 @@ TEXT = pa.large_string()
 
 
 def fold(array: pa.Array) -> pa.Array:
-    """``context.lower`` in Arrow: trimmed and lower-cased (the same two kernels)."""
-    return pc.utf8_lower(pc.utf8_trim_whitespace(array))
+    """``context.lower`` in Arrow: trimmed and lower-cased; ASCII text (every byte below
+    0x80) by the ASCII kernel, ~3× cheaper than UTF-8's and the same answer there."""
+    array = pc.utf8_trim_whitespace(array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    data = array.buffers()[2]
+    if data is None or np.frombuffer(data, dtype=np.uint8).max(initial=0) < 0x80:
+        return pc.ascii_lower(array)
+    return pc.utf8_lower(array)
 
 
 def folded(values: pd.Series) -> pa.Array:

@@ -20,13 +20,13 @@ from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
-    lower_text,
     lowered_codes,
     pair_codes,
     stacked,
 )
 from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import json_arrays, json_objects
+from userbatch.plan.keys import folded
 from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (
@@ -145,10 +145,10 @@ def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: p
     )  # fmt: skip
     # A member resolves as a group when a group has that name, else as a UPN: the planned
     # users come first in one coding of every member text.
-    lowered, stored = lower_text(rows["member"]), lower_text(current["member"])
+    lowered, stored = folded(rows["member"]), folded(current["member"])
     planned = tenant.users["_key"]
     (row_m, stored_m, derived_m), bound = key_codes(
-        planned, lowered, stored, lower_text(derived["member"])
+        planned, lowered, stored, folded(derived["member"])
     )
     member_group = _positions(lowered, keys)
     known = (member_group >= 0) | ((row_m >= 0) & (row_m < len(planned)))

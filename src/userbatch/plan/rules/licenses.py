@@ -18,7 +18,6 @@ from userbatch.frames import as_series, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
-    lower_text,
     lowered_codes,
     pair_codes,
     stacked,
@@ -26,6 +25,7 @@ from userbatch.plan.codes import (
 )
 from userbatch.plan.context import Context, name_catalog
 from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.keys import folded
 from userbatch.plan.users import TenantPlan, pending_rows
 
 ROW_COLUMNS = (
@@ -67,9 +67,9 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     """The planned licenses table (user_principal_name lower-cased, sku canonical)."""
     current = ctx.state.licenses
     derived = tenant.license_removals
-    derived_keys = lower_text(derived["user_principal_name"])
+    derived_keys = folded(derived["user_principal_name"])
     _log(ctx, "remove_license", derived, derived_keys, text_array(derived["sku"]), rule="R7")
-    stored_keys = lower_text(current["user_principal_name"])
+    stored_keys = folded(current["user_principal_name"])
     rows, ok, seats, users = _resolve(ctx, tenant, current, stored_keys, derived_keys)
     action = rows["action"]
     removed, kept = seats.derived, np.ones(len(current), bool)
@@ -116,7 +116,7 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     seats are of planned users. Refused rows are masked, not filtered away: each filter
     would copy every column of every row."""
     rows, pending = pending_rows(ctx, "licenses", ROW_COLUMNS)
-    keys = lower_text(rows["user_principal_name"])
+    keys = folded(rows["user_principal_name"])
     # The planned users first, in one coding of every UPN: a row's user is known, and
     # where (R15 reads its usage location), by its code.
     planned = len(tenant.users)

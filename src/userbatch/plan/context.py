@@ -71,6 +71,15 @@ class Context:
             mask = mask & where.to_numpy(dtype=bool)
         return frame[mask]
 
+    def pending_rows(self, kind: str, columns) -> tuple[pd.DataFrame, np.ndarray]:
+        """All rows of ``kind`` with only ``columns`` and ``_pos`` (frame position), not
+        copied, and which are pending. Callers select by masks: ``pending`` copies every
+        column of the rows it keeps, for the sake of a few invalid ones."""
+        frame = self.frames[kind]
+        rows = frame[[c for c in columns if c in frame.columns]]
+        pending = (frame["outcome"] == PENDING).to_numpy()
+        return rows.assign(_pos=np.arange(len(frame))), pending
+
     def refuse(self, kind, rows, *, rule, message, column=None, outcome="failed", level="error"):
         """Mark ``rows`` failed (or skipped) with one problem each."""
         if not len(rows):

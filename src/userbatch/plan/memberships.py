@@ -27,7 +27,7 @@ from userbatch.plan.codes import (
 from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import json_arrays, json_objects
 from userbatch.plan.keys import folded
-from userbatch.plan.users import TenantPlan, pending_rows
+from userbatch.plan.users import TenantPlan
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "group", "member", "action", "key", "_row",
@@ -128,7 +128,7 @@ def _member_names(catalog, codes: Codes, lowered: pa.Array, at: np.ndarray) -> p
 
 def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: pd.DataFrame):
     """All rows, which of them are pending and passed, their codes and lower-cased members."""
-    rows, pending = pending_rows(ctx, "memberships", ROW_COLUMNS)
+    rows, pending = ctx.pending_rows("memberships", ROW_COLUMNS)
     catalog = _catalog(ctx)
     keys = text_array(pd.Series(catalog.index, dtype="str"))
     (row_g, stored_g, derived_g), groups = lowered_codes(

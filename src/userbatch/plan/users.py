@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import as_series, isin, text_array
-from userbatch.plan.context import PENDING, Context, lower
+from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import json_arrays, json_objects
 from userbatch.state.model import TENANT_USER_COLUMNS
 from userbatch.vocabulary import CLEAR
@@ -33,17 +33,7 @@ class TenantPlan:
     reassign_stubs: pd.DataFrame | None = None  # R13 with --reassign-stub-records
 
 
-def pending_rows(ctx: Context, kind: str, columns) -> tuple[pd.DataFrame, np.ndarray]:
-    """All rows of ``kind`` with only ``columns`` and ``_pos`` (frame position), not copied,
-    and which are pending. Callers select by masks: ``Context.pending`` copies every column
-    of the rows it keeps, for the sake of a few invalid ones."""
-    frame = ctx.frames[kind]
-    rows = frame[[c for c in columns if c in frame.columns]]
-    pending = (frame["outcome"] == PENDING).to_numpy()
-    return rows.assign(_pos=np.arange(len(frame))), pending
-
-
-def positions(keys: pd.Series, candidates: pd.Series) -> np.ndarray:
+def _first_positions(keys: pd.Series, candidates: pd.Series) -> np.ndarray:
     """Where each key first occurs in ``candidates``; -1 where it does not."""
     found = pc.index_in(text_array(keys), value_set=text_array(candidates))
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -52,8 +42,8 @@ def positions(keys: pd.Series, candidates: pd.Series) -> np.ndarray:
 def plan_users(ctx: Context) -> TenantPlan:
     current = ctx.state.users
     keys = lower(current["user_principal_name"])
-    rows, pending = pending_rows(ctx, "users", ROW_COLUMNS)
-    at = positions(rows["key"], keys)
+    rows, pending = ctx.pending_rows("users", ROW_COLUMNS)
+    at = _first_positions(rows["key"], keys)
     action = rows["action"]
     upsert = pending & action.eq("upsert").to_numpy()
     creates, reassign = _check_creates(ctx, rows[upsert & (at < 0)])

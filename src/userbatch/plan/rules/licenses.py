@@ -26,7 +26,7 @@ from userbatch.plan.codes import (
 from userbatch.plan.context import Context, name_catalog
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.keys import folded
-from userbatch.plan.users import TenantPlan, pending_rows
+from userbatch.plan.users import TenantPlan
 
 ROW_COLUMNS = (
     "source_file", "source_sheet", "source_row", "user_principal_name", "sku", "action", "key",
@@ -115,7 +115,7 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     """All rows, which of them are pending and passed, their seats, and which stored
     seats are of planned users. Refused rows are masked, not filtered away: each filter
     would copy every column of every row."""
-    rows, pending = pending_rows(ctx, "licenses", ROW_COLUMNS)
+    rows, pending = ctx.pending_rows("licenses", ROW_COLUMNS)
     keys = folded(rows["user_principal_name"])
     # The planned users first, in one coding of every UPN: a row's user is known, and
     # where (R15 reads its usage location), by its code.

@@ -36,7 +36,7 @@ def test_history_split_in_many_blobs_reads_back_and_reverts(tmp_path, monkeypatc
         names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM run_blobs").fetchall()]
     assert "changes#1" in names and "insert:users#2" in names
     recorded = history.run_changes(Store.open(state), run_id)
-    pdt.assert_frame_equal(recorded, applied.plan.report_changes().astype("str"))
+    pdt.assert_frame_equal(recorded, applied.plan.changes_with_after().astype("str"))
     deleted, inserted = history.run_writes(Store.open(state), run_id)["users"]
     assert sorted(inserted["user_principal_name"]) == [f"u{i}@contoso.example" for i in range(7)]
     assert jobs.run_revert(run_id, state=state, report_dir=tmp_path / "rv").applied

@@ -69,7 +69,11 @@ def apply_plan(
         store.write(plan.writes, conn)
         if run is not None:
             record_run(
-                conn, {**run, "fingerprint_before": before}, plan.report_changes(), plan.writes
+                conn,
+                {**run, "fingerprint_before": before},
+                plan.report_changes(),
+                plan.writes,
+                fill_after=plan.lazy.fill,
             )
     after = store.fingerprint()
     if run is not None:

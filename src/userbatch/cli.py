@@ -248,7 +248,7 @@ def _show(result, inputs, verbose: bool, apply: bool) -> int:
         (log.info if message.startswith("plan saved") else log.error)(message)
     changes = result.plan.report_changes()
     if verbose:
-        for line in change_lines(changes):
+        for line in change_lines(result.plan.changes_with_after()):
             click.echo(line)
     if result.plan.frames:
         log.info(outcome_summary(result.plan.frames))

@@ -7,7 +7,7 @@ parses options, calls one of these and prints. Tests call them directly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +19,7 @@ from userbatch.frames import isin, release_memory
 from userbatch.io.readers import read_inputs
 from userbatch.logs import Progress
 from userbatch.plan import Plan, PlanOptions, make_plan
+from userbatch.plan.changes import LazyAfter
 from userbatch.plan.mirror import guard_refusal
 from userbatch.plan.saved import load_plan, save_plan
 from userbatch.reports import default_report_dir, write_reports
@@ -128,13 +129,15 @@ def run_plan(
     report_dir = _report_dir(report_dir, command, emit, emit_rows)
     store = Store.open(state)
     validation = read_and_validate(inputs, read or ReadOptions(), timer)
+    validated = validation.exit_code(options.strict)
     started = timer.begin("plan")
     current, fingerprint = store.load_with_fingerprint()
-    plan = make_plan(validation.frames, current, options)
+    # Handed over: the planner lets the input columns go once its rules have read them.
+    plan = make_plan(validation.take_frames(), current, options)
     timer.stage("plan", started)
     problems = validation.problems
     problems.extend(plan.problems)
-    code = _exit_code(validation, plan, options.strict, check and not apply)
+    code = _exit_code(validated, plan, options.strict, check and not apply)
     result = JobResult(
         code, plan=plan, validation=validation, messages=list(validation.rejected_files)
     )
@@ -152,7 +155,8 @@ def run_plan(
         )
     report = RunReport(
         command=command, exit_code=result.exit_code, frames=plan.frames, columns=validation.columns,
-        problems=problems, inputs=validation.inputs, changes=plan.report_changes(),
+        failing=plan.failing, problems=problems, inputs=validation.inputs,
+        changes=plan.report_changes(), fill_after=plan.lazy.fill,
         invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
         **_state_facts(plan.planned),
@@ -216,6 +220,8 @@ def _emit(out, plan: Plan, credentials, report_dir: Path, store: Store, rows: in
 
     if plan.planned is None:
         plan.planned = store.load()
+    # The emitted files read changes whole: their after texts are made here, once.
+    plan = replace(plan, changes=plan.lazy.fill(plan.changes), lazy=LazyAfter())
     return write_emit(Path(out), plan, credentials, report_dir=report_dir, chunk_rows=rows)
 
 
@@ -292,9 +298,10 @@ def history(state=None, run_id: str | None = None) -> pd.DataFrame:
     return run_changes(store, run_id) if run_id else list_runs(store)
 
 
-def _exit_code(validation: Validation, plan: Plan, strict: bool, check: bool) -> int:
-    """SPEC §6: the first that applies of 3 rejected, 4 partial, 5 pending, 0 done."""
-    code = validation.exit_code(strict)
+def _exit_code(validated: int, plan: Plan, strict: bool, check: bool) -> int:
+    """SPEC §6: the first that applies of 3 rejected, 4 partial, 5 pending, 0 done;
+    ``validated`` is the validation's own exit code."""
+    code = validated
     if code == EXIT_REJECTED:
         return code
     outcomes = pd.concat([f["outcome"] for f in plan.frames.values()], ignore_index=True)

@@ -78,6 +78,12 @@ class Validation:
     inputs: list[dict] = field(default_factory=list)
     rejected_files: list[str] = field(default_factory=list)
 
+    def take_frames(self) -> dict[str, pd.DataFrame]:
+        """The kind frames, handed over: this Validation keeps none after (so a planner can
+        let their input columns go; ``count`` and ``exit_code`` need them, ask first)."""
+        frames, self.frames = self.frames, {}
+        return frames
+
     def count(self, outcome: str) -> int:
         return sum(int((frame["outcome"] == outcome).sum()) for frame in self.frames.values())
 

@@ -63,7 +63,7 @@ def run(tmp_path: Path, state: Path, *, apply=False, check=False, name="run", **
 
 
 def changes(result, change: str | None = None, entity: str | None = None) -> pd.DataFrame:
-    frame = result.plan.report_changes()
+    frame = result.plan.changes_with_after()
     if change:
         frame = frame[frame["change"] == change]
     if entity:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import union_categoricals
 
+from userbatch.frames import as_series, text_array
+from userbatch.plan.jsoncol import LazyJson
 from userbatch.vocabulary import CHANGE_COLUMNS
 
 # Internal: which input row caused a change (kind, frame index); dropped from reports.
@@ -21,6 +24,8 @@ class ChangeLog:
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
         self._frozen: pd.DataFrame | None = None
+        self._rows = 0
+        self._lazy: list[tuple[int, LazyJson]] = []  # (first row in the log, its JSON)
 
     def add(
         self,
@@ -35,10 +40,15 @@ class ChangeLog:
         rows: pd.DataFrame | None = None,
         kind: str | pd.Series | None = None,
     ) -> None:
-        """Append changes, one per element of ``key`` (a Series); ``rows`` are their input rows."""
+        """Append changes, one per element of ``key`` (a Series); ``rows`` are their input rows.
+        An ``after`` given as LazyJson stays missing in the frame until ``LazyAfter.fill``."""
         if len(key) == 0:
             return
         index = key.index
+        if isinstance(after, LazyJson):
+            self._lazy.append((self._rows, after))
+            after = None
+        self._rows += len(key)
         part = pd.DataFrame(
             {
                 "environment": _category(environment, index),
@@ -66,6 +76,36 @@ class ChangeLog:
         frame = _concat(self._parts)
         self._parts, self._frozen = [frame], frame
         return frame
+
+    def lazy_after(self) -> LazyAfter:
+        """The ``after`` texts ``frame()`` leaves missing, to fill in as it is written."""
+        return LazyAfter(list(self._lazy))
+
+
+class LazyAfter:
+    """The deferred ``after`` texts of a change log (``ChangeLog.add`` with a LazyJson):
+    whoever writes the log out (changes.csv, history, a saved plan) fills them in, a
+    chunk at a time."""
+
+    def __init__(self, segments: list[tuple[int, LazyJson]] | None = None) -> None:
+        self.segments = segments or []
+
+    def fill(self, changes: pd.DataFrame, start: int = 0) -> pd.DataFrame:
+        """``changes``, rows ``start``… of the log in order, with their ``after`` made."""
+        stop = start + len(changes)
+        made = []
+        for first, lazy in self.segments:
+            lo, hi = max(first, start), min(first + len(lazy), stop)
+            if lo < hi:
+                made.append((lo - start, lazy.render(lo - first, hi - first)))
+        if not made:
+            return changes
+        after, pieces, at = text_array(changes["after"]), [], 0
+        for offset, texts in made:
+            pieces += [after.slice(at, offset - at), texts]
+            at = offset + len(texts)
+        pieces.append(after.slice(at))
+        return changes.assign(after=as_series(pa.concat_arrays(pieces), changes.index))
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

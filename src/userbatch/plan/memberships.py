@@ -25,7 +25,7 @@ from userbatch.plan.codes import (
     stacked,
 )
 from userbatch.plan.context import Context, lower, name_catalog
-from userbatch.plan.jsoncol import json_arrays, json_objects
+from userbatch.plan.jsoncol import LazyJson, json_objects
 from userbatch.plan.keys import folded
 from userbatch.plan.users import TenantPlan
 
@@ -209,7 +209,8 @@ def _log_adds(ctx: Context, rows: pd.DataFrame, new: np.ndarray, group, member) 
     key = pc.binary_join_element_wise(group, member, pa.scalar("|", group.type))
     ctx.changes.add(
         change="add_member", entity="membership", key=as_series(key, origin.index),
-        after=as_series(json_arrays(["group", "member"], [group, member]), origin.index),
+        # Made as written, from the planned table's own new names (LazyJson).
+        after=LazyJson(("group", "member"), (group, member), omit_missing=False),
         rows=origin, kind="memberships",
     )  # fmt: skip
 

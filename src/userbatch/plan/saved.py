@@ -35,7 +35,7 @@ def save_plan(
         "store_fingerprint": fingerprint,
         "inputs": inputs,
         "exit_code": exit_code,
-        "changes": _records(plan.report_changes()),
+        "changes": _records(plan.changes_with_after()),
         "writes": {
             table: {"delete": _records(deleted), "insert": _records(inserted)}
             for table, (deleted, inserted) in plan.writes.items()

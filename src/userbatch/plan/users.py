@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import Context, lower
-from userbatch.plan.jsoncol import json_arrays, json_objects
+from userbatch.plan.jsoncol import LazyJson, json_arrays, json_objects
 from userbatch.state.model import TENANT_USER_COLUMNS
 from userbatch.vocabulary import CLEAR
 
@@ -173,11 +173,11 @@ def _new_users(ctx: Context, creates: pd.DataFrame, inputs: dict) -> dict:
     new = {"user_principal_name": text_array(creates["user_principal_name"])}
     new.update({f: _value(inputs[f]) for f in FIELDS})
     present = list(TENANT_USER_COLUMNS)
-    values = [new[c] for c in present]
-    include = [v.is_valid().to_numpy(zero_copy_only=False) for v in values]
+    # The JSON is made as it is written, from these same arrays (the planned users' new rows).
+    after = LazyJson(tuple(present), tuple(new[c] for c in present))
     ctx.changes.add(
         change="create_user", entity="user", key=creates["key"], kind="users", rule="R1",
-        after=as_series(json_arrays(present, values, include), creates.index), rows=creates,
+        after=after, rows=creates,
     )  # fmt: skip
     return new
 

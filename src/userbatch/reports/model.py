@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,6 +24,9 @@ class RunReport:
     ``frames`` are the kind frames (docs/ARCHITECTURE.md) with ``source_file,
     source_sheet, source_row, key, outcome`` and the canonical input columns;
     ``columns`` names, per kind, the input columns present (the errors files' columns).
+    ``failing``, per kind, holds its failing rows with every input column when its frame
+    keeps only the row columns (a plan's frames: ``Plan.failing``); errors/<kind>.csv is
+    written from it.
     ``problems`` may be a ``Problems`` table or its frame. ``credentials`` is given on
     apply only (R1); no other table may hold a password.
 
@@ -36,6 +40,10 @@ class RunReport:
     exit_code: int
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    failing: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # fill_after(rows, start): ``changes`` rows from ``start`` with the ``after`` texts the
+    # plan left to be made as written (Plan.lazy); None: ``changes`` is whole.
+    fill_after: Callable[[pd.DataFrame, int], pd.DataFrame] | None = None
     problems: pd.DataFrame = field(default_factory=empty_problems)
     inputs: list[dict] = field(default_factory=list)
     changes: pd.DataFrame | None = None

@@ -143,6 +143,7 @@ def errors_tables(
         summary = row_problems(report.problems)
     tables = {}
     for kind, frame in kind_frames(report):
+        frame = report.failing.get(kind, frame)
         if "outcome" not in frame:
             continue
         failing = frame[isin(frame["outcome"], FAILING_OUTCOMES).to_numpy()]
@@ -179,10 +180,11 @@ def changes_chunks(report: RunReport) -> ChunkedTable | None:
     if report.changes is None:
         return None
     changes = report.changes
+    fill = report.fill_after or (lambda part, start: part)
 
     def parts(rows: int) -> Iterator[pd.DataFrame]:
         for start in range(0, max(len(changes), 1), rows):
-            yield _change_rows(changes.iloc[start : start + rows])
+            yield _change_rows(fill(changes.iloc[start : start + rows], start))
 
     return ChunkedTable(CHANGE_COLUMNS, len(changes), parts)
 
@@ -232,7 +234,7 @@ def kind_frames(report: RunReport):
 
 def input_columns(report: RunReport, kind: str) -> list[str]:
     """The input columns of ``kind`` as read; records add the extra columns they keep."""
-    frame = report.frames[kind]
+    frame = report.failing.get(kind, report.frames[kind])
     columns = list(report.columns.get(kind) or [c for c in COLUMNS.get(kind, ()) if c in frame])
     if kind == "records":
         known = {*columns, *COLUMNS[kind], *_NOT_INPUT}

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from userbatch.errors import UsageError
+from userbatch.frames import release_memory
 from userbatch.state.lock import _os_user
 from userbatch.state.store import metadata
 
@@ -75,19 +76,25 @@ def _frame(parts: list[bytes]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def record_run(conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict) -> None:
+def record_run(
+    conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None
+) -> None:
     """Store a run, its changes and its writes (``{table: (deleted rows, inserted rows)}``).
     A frame goes in blobs of BLOB_ROWS rows (``name``, ``name#1``, …), built and inserted one
-    at a time: the change log alone is ~250 MB of Parquet at 1M users."""
+    at a time: the change log alone is ~250 MB of Parquet at 1M users. ``fill_after(rows,
+    start)`` makes the ``after`` texts the plan left to be made (Plan.lazy)."""
+    fill = fill_after or (lambda part, start: part)
     conn.execute(RUNS.insert().values(**run, finished_at=now()))
     frames = [("changes", changes)]
     for table, (deleted, inserted) in writes.items():
         frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
     for name, frame in frames:
         for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS)):
-            data = _blob(frame.iloc[start : start + BLOB_ROWS])
+            part_rows = frame.iloc[start : start + BLOB_ROWS]
+            data = _blob(fill(part_rows, start) if name == "changes" else part_rows)
             part_name = f"{name}#{part}" if part else name
             conn.execute(RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data))
+        release_memory()  # one frame's Parquet buffers, before the next frame's
 
 
 def list_runs(store) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from userbatch.plan.codes import (
     text_codes,
 )
 from userbatch.plan.context import Context, name_catalog
-from userbatch.plan.jsoncol import json_objects
+from userbatch.plan.jsoncol import LazyJson, json_objects
 from userbatch.plan.keys import folded
 from userbatch.plan.users import TenantPlan
 
@@ -209,12 +209,14 @@ def _log(ctx, change: str, rows: pd.DataFrame, upns: pa.Array, skus: pa.Array, *
     ``user|sku``."""
     if not len(rows):
         return
-    payload = json_objects(
-        pd.DataFrame(
-            {"user_principal_name": as_series(upns, rows.index), "sku": as_series(skus, rows.index)}
-        ),
-        ["user_principal_name", "sku"],
-    )
+    if change == "remove_license":
+        payload = json_objects(
+            pd.DataFrame({"user_principal_name": as_series(upns, rows.index),
+                          "sku": as_series(skus, rows.index)}),
+            ["user_principal_name", "sku"],
+        )  # fmt: skip
+    else:  # made as written, from the planned table's own new seats
+        payload = LazyJson(("user_principal_name", "sku"), (upns, skus), omit_missing=False)
     key = pc.binary_join_element_wise(upns, skus, pa.scalar("|", pa.large_string()))
     before, after = (payload, None) if change == "remove_license" else (None, payload)
     ctx.changes.add(

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from userbatch.frames import as_series, isin, text_array
 from userbatch.plan.context import PENDING, Context, lower
-from userbatch.plan.jsoncol import json_arrays
+from userbatch.plan.jsoncol import LazyJson, json_arrays
 from userbatch.plan.keys import (
     encode,
     equal,
@@ -28,7 +28,7 @@ from userbatch.vocabulary import MAX_NON_INTERACTIVE
 
 PROFILE = ["user_name", "full_name", "title", "main_phone", "mobile_phone", "fax", "address"]
 CREATED = [c for c in ENV_USER_COLUMNS if c not in ("environment", "invitation_required")]
-CHUNK = 32_768  # created users per change part
+CHUNK = 32_768  # emails compared at a time (R3)
 
 
 def _match(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
@@ -112,13 +112,10 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
 
 
 def _created(ctx, planned, at, rule=None) -> None:
-    """create_user for the rows at ``at`` (no stubs), every set field in its JSON. In
-    chunks: the gathered fields and their JSON are then held for one chunk at a time."""
-    for lo in range(0, len(at), CHUNK):
-        part = at[lo : lo + CHUNK]
-        cells = {c: _cells(planned, c, part) for c in CREATED}
-        after = _json(cells, {c: flags(pc.is_valid(v)) for c, v in cells.items()})
-        _add(ctx, "create_user", planned, part, rule=rule, after=after)
+    """create_user for the rows at ``at`` (no stubs), every set field in its JSON, made
+    from the planned table's columns when the change is written (LazyJson)."""
+    after = LazyJson(tuple(CREATED), tuple(planned[c] for c in CREATED), at)
+    _add(ctx, "create_user", planned, at, rule=rule, after=after)
 
 
 def _keys(frame: pd.DataFrame, at: np.ndarray) -> pa.Array:
@@ -173,6 +170,8 @@ def _add(
 
 
 def _part(value, mine: np.ndarray):
+    if isinstance(value, LazyJson):
+        return value.subset(mine)
     return value[mine].reset_index(drop=True) if isinstance(value, pd.Series) else value
 
 

@@ -45,6 +45,30 @@ def as_series(array: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
     return pd.Series(pd.array(array.cast(pa.large_string()), dtype="str"), index=index)
 
 
+def take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
+    """``values.take(positions)`` as one array. A chunked array's take concatenates every
+    chunk first, each time; here each chunk gives its own rows (one LazyJson render of
+    100k environment users: 9 whole columns copied -> none)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if not isinstance(values, pa.ChunkedArray) or values.num_chunks <= 1:
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return values.take(pa.array(positions, type=pa.int64()))
+    bounds = np.cumsum([0, *(len(c) for c in values.chunks)])
+    chunk = np.searchsorted(bounds, positions, side="right") - 1
+    order = np.argsort(chunk, kind="stable")  # the positions grouped by chunk
+    parts, at = [], 0
+    for i, count in enumerate(np.bincount(chunk, minlength=values.num_chunks)):
+        if count:
+            local = positions[order[at : at + count]] - bounds[i]
+            parts.append(values.chunk(i).take(pa.array(local, type=pa.int64())))
+        at += count
+    if not parts:
+        return pa.array([], type=values.type)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return pa.concat_arrays(parts).take(pa.array(inverse, type=pa.int64()))
+
+
 def release_memory() -> None:
     """Hand memory Arrow freed back to the system (the pool keeps it otherwise): called
     between stages and between the planner's rules, so one step's temporaries do not add

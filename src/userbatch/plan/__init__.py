@@ -114,6 +114,9 @@ def _plan_once(ctx: Context, settled=lambda: None) -> tuple[Plan | None, pd.Data
     changes = ctx.changes.frame()
     # Records keep their columns: --emit's Dataverse files carry each record's extra columns.
     ctx.set_aside("roles")
+    # R1's given passwords are the users columns read after the plan (apply.credentials_for).
+    users = ctx.frames["users"]
+    ctx.frames["users"] = users.drop(columns=["user_principal_name", "email"], errors="ignore")
     _settle_outcomes(ctx.frames, changes)
     release_memory()
     writes = table_writes(ctx.state, planned)

@@ -124,8 +124,9 @@ def _changed_rows(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray
 
 
 def _rows(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """``frame[mask]`` with a fresh index, where every chunk the mask takes whole is shared,
-    not copied: the inserted rows of a planned table are mostly its chunk of new rows."""
+    """``frame[mask]`` with a fresh index, where every chunk the mask takes whole, and the
+    run of rows it takes at a chunk's end, are shared, not copied: the inserted rows of a
+    planned table are mostly its new rows, after the current ones."""
     if mask.all():
         return frame.reset_index(drop=True)
     columns = {}
@@ -141,7 +142,13 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
             if piece.all():
                 parts.append(chunk)
             elif piece.any():
-                parts.append(chunk.filter(pa.array(piece)))
+                # New rows often close a chunk (environment users: 0.78M of 1.2M at 1M
+                # users): that run is a slice of it, the rest is filtered.
+                head = int(np.flatnonzero(~piece)[-1]) + 1
+                if piece[:head].any():
+                    parts.append(chunk.slice(0, head).filter(pa.array(piece[:head])))
+                if head < len(piece):
+                    parts.append(chunk.slice(head))
         chunked = pa.chunked_array(parts, type=values.array._pa_array.type)
         columns[column] = pd.Series(chunked, dtype=values.dtype)
     return pd.DataFrame(columns)

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, text_array
+from userbatch.frames import as_series, take, text_array
 
 _TEXT = pa.large_string()
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
@@ -179,8 +179,7 @@ class LazyJson:
         if self.rows is None:
             cells = [_column(v).slice(start, stop - start) for v in self.values]
         else:
-            at = pa.array(self.rows[start:stop], type=pa.int64())
-            cells = [_column(v).take(at) for v in self.values]
+            cells = [take(_column(v), self.rows[start:stop]) for v in self.values]
         cells = [text_array(c) for c in cells]
         include = None
         if self.omit_missing:

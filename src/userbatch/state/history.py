@@ -32,7 +32,7 @@ RUNS = sa.Table(
     sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
     sa.Column("reverts", sa.String),
 )  # fmt: skip
-BLOB_ROWS = 250_000  # rows per history blob: ~12 MB of Parquet for the change log
+BLOB_ROWS = 100_000  # rows per history blob: ~5 MB of Parquet of the change log, ~0.1 GB to build
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
     sa.Column("run_id", sa.String, primary_key=True), sa.Column("name", sa.String, primary_key=True),

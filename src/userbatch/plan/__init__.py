@@ -18,7 +18,12 @@ from userbatch.plan.memberships import plan_memberships
 from userbatch.plan.mirror import plan_mirror
 from userbatch.plan.rules.enablement import derive_environment_users
 from userbatch.plan.rules.licenses import plan_licenses
-from userbatch.plan.rules.profile import diff_environment_users, r10_violations, warn_primary_email
+from userbatch.plan.rules.profile import (
+    diff_environment_users,
+    r10_may_refuse,
+    r10_violations,
+    warn_primary_email,
+)
 from userbatch.plan.rules.roles import plan_roles, role_key, warn_roleless
 from userbatch.plan.rules.stubs import plan_records, reassign_stub_records
 from userbatch.plan.users import plan_users
@@ -111,6 +116,7 @@ def _plan_once(ctx: Context, settled=lambda: None) -> tuple[Plan | None, pd.Data
         return None, violations
     # The rules' intermediate frames are gone by now: table_writes' copies of inserted rows
     # replace the planned tables' own rows, table by table, instead of adding to them.
+    release_memory()  # the rules' temporaries, before the change log is put together
     changes = ctx.changes.frame()
     # Records keep their columns: --emit's Dataverse files carry each record's extra columns.
     ctx.set_aside("roles")
@@ -127,15 +133,31 @@ def _plan_once(ctx: Context, settled=lambda: None) -> tuple[Plan | None, pd.Data
     return plan, violations
 
 
+# The users columns rules read once the users rule is done: failed user keys, R3's
+# warning, R1's given passwords.
+USERS_KEPT = ("user_principal_name", "email", "password")
+
+
 def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
     """Run the rules: the planned state (None when R10 refuses rows) and R10's violations.
     ``settled()`` is called once R10 holds."""
     state = ctx.state
     tenant = plan_users(ctx)
+    # R10 refuses only users rows that set access mode non-interactive: without one no
+    # pass follows, and each kind's input columns go as soon as its rule is done (at 1M
+    # users the derivation below then runs ~0.4 GB lower).
+    early = not r10_may_refuse(ctx)
+    if early:
+        settled()
+        ctx.set_aside("users", keep=USERS_KEPT)
     release_memory()
     plan_mirror(ctx, tenant)
     licenses = plan_licenses(ctx, tenant)
+    if early:
+        ctx.set_aside("licenses")
     memberships = plan_memberships(ctx, tenant)
+    if early:
+        ctx.set_aside("memberships")
     release_memory()
     users = tenant.users.drop(columns="_key")
     existing = _convert_reassigned_stubs(state.environment_users, tenant.reassign_stubs)
@@ -145,17 +167,18 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
         sync_primary_email=ctx.options.sync_primary_email,
         allow_disable_application_users=ctx.options.allow_disable_application_users,
     )  # fmt: skip
-    violations = r10_violations(ctx, env_users)
-    if not violations.empty:
-        return None, violations
-    settled()
-    # No rule refuses these rows from here on; later rules read only these columns
-    # (failed user keys, R3's warning, R1's given passwords).
-    ctx.set_aside("users", keep=("user_principal_name", "email", "password"))
-    ctx.set_aside("licenses")
-    ctx.set_aside("memberships")
-    release_memory()
+    violations = pd.DataFrame()
+    if not early:
+        violations = r10_violations(ctx, env_users)
+        if not violations.empty:
+            return None, violations
+        settled()
+        ctx.set_aside("users", keep=USERS_KEPT)
+        ctx.set_aside("licenses")
+        ctx.set_aside("memberships")
+        release_memory()
     roles = plan_roles(ctx, env_users, tenant.users)
+    release_memory()
     records, env_users, stub_roles = plan_records(ctx, env_users)
     roles = pd.concat([roles, stub_roles], ignore_index=True)
     release_memory()

@@ -233,6 +233,16 @@ def _pairs(left: np.ndarray, right: np.ndarray, size: int) -> tuple[np.ndarray, 
     return pairs["i"].to_numpy(), pairs["j"].to_numpy()
 
 
+def r10_may_refuse(ctx: Context) -> bool:
+    """Whether ``r10_violations`` can find any: only a pending users row that sets access
+    mode non-interactive can make an environment's 8th."""
+    users = ctx.frames["users"]
+    if "access_mode" not in users:
+        return False
+    setting = users["outcome"].eq(PENDING) & users["access_mode"].eq("non-interactive")
+    return bool(setting.any())
+
+
 def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
     """R10: at most 7 non-interactive users per environment (non-application, any status);
     the users rows that would make the 8th, in input order."""

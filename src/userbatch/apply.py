@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.errors import FatalError
-from userbatch.frames import isin, lookup
+from userbatch.frames import isin, lookup, release_memory
 from userbatch.passwords import password_array
 from userbatch.plan import Plan
 from userbatch.state.history import record_run
@@ -60,6 +60,7 @@ def apply_plan(
     """Write ``plan.writes`` and the run's history atomically; refuse a store that changed
     since the plan was made."""
     credentials = credentials_for(plan)
+    release_memory()  # its temporaries, before the writes (1M users: ~0.2 GB)
     before = store.fingerprint()
     with store.transaction() as conn:
         now = conn.execute(META.select().where(META.c.key == "fingerprint")).fetchone()

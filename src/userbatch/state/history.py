@@ -32,6 +32,7 @@ RUNS = sa.Table(
     sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
     sa.Column("reverts", sa.String),
 )  # fmt: skip
+TRIM_EVERY = 10  # blobs between two release_memory calls (the change log at 1M: 50 blobs)
 BLOB_ROWS = 100_000  # rows per history blob: ~5 MB of Parquet of the change log, ~0.1 GB to build
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
@@ -94,6 +95,8 @@ def record_run(
             data = _blob(fill(part_rows, start) if name == "changes" else part_rows)
             part_name = f"{name}#{part}" if part else name
             conn.execute(RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data))
+            if part % TRIM_EVERY == TRIM_EVERY - 1:  # freed buffers pile up over many blobs
+                release_memory()
         release_memory()  # one frame's Parquet buffers, before the next frame's
 
 

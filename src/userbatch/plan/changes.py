@@ -91,8 +91,14 @@ class LazyAfter:
         self.segments = segments or []
 
     def fill(self, changes: pd.DataFrame, start: int = 0) -> pd.DataFrame:
-        """``changes``, rows ``start``… of the log in order, with their ``after`` made."""
+        """``changes``, rows ``start``… of the log in order, with their ``after`` made.
+
+        The texts go by position: ``changes`` must be a slice of the log as made (its
+        index says so), never a filtered or reordered one."""
         stop = start + len(changes)
+        index = changes.index
+        if len(index) and (index[0] != start or index[-1] != stop - 1):
+            raise ValueError("LazyAfter.fill needs a slice of the change log as made")
         made = []
         for first, lazy in self.segments:
             lo, hi = max(first, start), min(first + len(lazy), stop)

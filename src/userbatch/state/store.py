@@ -24,7 +24,7 @@ import pyarrow.json as pj
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
-from userbatch.frames import release_memory
+from userbatch.frames import release_memory, take
 from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
 
 SCHEMA_VERSION = "1"
@@ -34,7 +34,6 @@ DEFAULT_STATE = "userbatch.db"
 # in key order now, and 16 MiB costs no more CPU than 128 MiB did (7.4-7.7 s both) while
 # holding 110 MiB less.
 WRITE_CACHE_KIB = 16384
-MAX_SORTED_RUNS = 4  # record batches an insert sorts on their own before combining them
 CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 MiB
 # Rows read and parsed at a time: the chunk's text (~6 MB of users) and the parser's scratch
 # are what a load holds above the frames (1M users, peak over the RSS after the load:
@@ -443,34 +442,24 @@ def _read_rows(conn: sa.Connection, name: str) -> pd.DataFrame:
 
 
 def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[list[tuple]]:
-    """The rows as tuples in primary-key order (per record batch, see ``_batches``),
-    CHUNK_CELLS cells at a time; missing values of the ``blank`` columns as "".
+    """The rows as tuples in primary-key order, CHUNK_CELLS cells at a time; missing values
+    of the ``blank`` columns as "".
 
     Key order puts neighbouring writes on the same index pages (users at 300k: executemany
-    2.5 s -> 1.6 s of CPU); chunks keep only that many Python objects alive, not the whole
-    write's (GiBs at 1M users)."""
+    2.5 s -> 1.6 s of CPU) and is the order a later load reads them back in; chunks keep
+    only that many Python objects alive, not the whole write's (GiBs at 1M users). The
+    rows are gathered chunk by chunk (``frames.take``): a take from a chunked column
+    concatenated the whole column first, once per chunk of rows (users at 1M: ~6 s, 0.3 GB)."""
+    order = pc.sort_indices(table.select(list(key)), sort_keys=[(k, "ascending") for k in key])
+    order = order.to_numpy()
     step = max(1, CHUNK_CELLS // max(1, table.num_columns))
-    for batch in _batches(table):
-        order = pc.sort_indices(batch, sort_keys=[(k, "ascending") for k in key])
-        for start in range(0, len(order), step):
-            chunk = batch.take(order[start : start + step])
-            columns = (
-                pc.fill_null(column, "") if i in blank else column
-                for i, column in enumerate(chunk.columns)
-            )
-            yield list(zip(*(column.to_pylist() for column in columns), strict=True))
-
-
-def _batches(table: pa.Table) -> list[pa.RecordBatch]:
-    """The table's record batches, each sorted and written on its own: a take from a
-    chunked column concatenates the whole column first, once per take (1M users: ~110
-    takes of 22 columns, ~11 s and 0.3 GB). A few sorted runs keep the index writes
-    nearly as close together as one; many would scatter them, so many chunks are
-    combined once."""
-    batches = table.to_batches()
-    if len(batches) > MAX_SORTED_RUNS:
-        batches = table.combine_chunks().to_batches()
-    return batches
+    for start in range(0, len(order), step):
+        at = order[start : start + step]
+        columns = (
+            pc.fill_null(take(column, at), "") if i in blank else take(column, at)
+            for i, column in enumerate(table.columns)
+        )
+        yield list(zip(*(column.to_pylist() for column in columns), strict=True))
 
 
 def _blankable(table: pa.Table) -> set[int]:

@@ -2,6 +2,8 @@
 
 import json
 
+import pandas as pd
+
 from tests.engine.helpers import changes, env_users, make_store, outcomes, problems, run
 
 HIRE = """
@@ -184,6 +186,11 @@ def test_eighth_non_interactive_user_is_refused_r10(tmp_path):
     refused = problems(result, "R10")
     assert refused["source_row"].tolist() == ["9"]
     assert len(changes(result, "create_user", "user")) == 7
+    # Refused on the second pass, the row still comes back whole, ready to fix.
+    errors = pd.read_csv(result.report_dir / "errors" / "users.csv", dtype=str)
+    assert errors[["user_principal_name", "access_mode", "usage_location"]].values.tolist() == [
+        ["svc7@contoso.example", "non-interactive", "US"]
+    ]
 
 
 def test_application_users_do_not_count_toward_non_interactive_limit_r10(tmp_path):

@@ -7,6 +7,7 @@ import sqlite3
 import pandas as pd
 import pandas.testing as pdt
 import pyarrow as pa
+import pytest
 
 from userbatch.state import store as store_module
 from userbatch.state.model import TABLES, conform
@@ -48,8 +49,12 @@ def test_bulk_read_across_chunks_with_and_without_escaped_characters(tmp_path, m
     assert bulk["user_principal_name"].tolist() == sorted(bulk["user_principal_name"])
 
 
-def test_written_rows_read_back_the_same_with_missing_values_as_null(tmp_path, monkeypatch):
+@pytest.mark.parametrize("per_insert", [1, 5, 64])  # rows per INSERT: 5 leaves some over
+def test_written_rows_read_back_the_same_with_missing_values_as_null(
+    tmp_path, monkeypatch, per_insert
+):
     monkeypatch.setattr(store_module, "CHUNK_CELLS", 50)  # several executemany chunks
+    monkeypatch.setattr(store_module, "ROWS_PER_INSERT", per_insert)
     values = (PLAIN + ESCAPED) * 5
     upns = [f"u{i:03d}@contoso.com" for i in range(len(values))][::-1]  # not in key order
     users = pd.DataFrame(

@@ -82,5 +82,7 @@ def test_200k_users_apply_creates_every_valid_user_and_replans_empty(tmp_path):
     assert records.get("changed") == manifest["input_rows"]["records"] - records.get("invalid")
     credentials = pd.read_csv(tmp_path / "report" / "credentials.csv", dtype=str)
     assert len(credentials) == manifest["expected_created_users"]
-    again = make_plan(result.validation.frames, Store.open(state).load())
+    # The run hands its frames to the planner: planning again reads the inputs again.
+    validation = jobs.read_and_validate(inputs, jobs.ReadOptions(), jobs.Timer())
+    again = make_plan(validation.frames, Store.open(state).load())
     assert again.changes.empty

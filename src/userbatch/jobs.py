@@ -50,6 +50,10 @@ class ReadOptions:
 
 @dataclass
 class JobResult:
+    """What a command did. After a plan or apply, ``plan.frames`` holds the rows' outcomes
+    (row columns only; refused rows whole in ``plan.failing``) and ``validation.frames`` is
+    empty: the planner took the input frames over."""
+
     exit_code: int
     report_dir: Path | None = None
     plan: Plan | None = None

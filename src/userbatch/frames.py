@@ -54,20 +54,28 @@ def take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
         values = values.chunk(0)
     if not isinstance(values, pa.ChunkedArray):
         return values.take(pa.array(positions, type=pa.int64()))
-    bounds = np.cumsum([0, *(len(c) for c in values.chunks)])
-    chunk = np.searchsorted(bounds, positions, side="right") - 1
-    order = np.argsort(chunk, kind="stable")  # the positions grouped by chunk
-    parts, at = [], 0
-    for i, count in enumerate(np.bincount(chunk, minlength=values.num_chunks)):
-        if count:
-            local = positions[order[at : at + count]] - bounds[i]
-            parts.append(values.chunk(i).take(pa.array(local, type=pa.int64())))
-        at += count
-    if not parts:
+    groups, back = by_chunk([len(c) for c in values.chunks], positions)
+    if not groups:
         return pa.array([], type=values.type)
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    return pa.concat_arrays(parts).take(pa.array(inverse, type=pa.int64()))
+    parts = [values.chunk(i).take(pa.array(local, type=pa.int64())) for i, local in groups]
+    return pa.concat_arrays(parts).take(pa.array(back, type=pa.int64()))
+
+
+def by_chunk(lengths, positions: np.ndarray) -> tuple[list[tuple[int, np.ndarray]], np.ndarray]:
+    """``positions`` across chunks of ``lengths`` rows, grouped: [(chunk, its local
+    positions)] in chunk order, and the order that puts rows taken group after group back
+    in the order of ``positions``."""
+    bounds = np.cumsum([0, *lengths])
+    chunk = np.searchsorted(bounds, positions, side="right") - 1
+    order = np.argsort(chunk, kind="stable")
+    groups, at = [], 0
+    for i, count in enumerate(np.bincount(chunk, minlength=len(lengths))):
+        if count:
+            groups.append((i, positions[order[at : at + count]] - bounds[i]))
+        at += count
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return groups, back
 
 
 def release_memory() -> None:

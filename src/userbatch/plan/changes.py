@@ -95,6 +95,8 @@ class LazyAfter:
 
         The texts go by position: ``changes`` must be a slice of the log as made (its
         index says so), never a filtered or reordered one."""
+        if not self.segments:
+            return changes
         stop = start + len(changes)
         index = changes.index
         if len(index) and (index[0] != start or index[-1] != stop - 1):

@@ -45,6 +45,17 @@ def as_series(array: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
     return pd.Series(pd.array(array.cast(pa.large_string()), dtype="str"), index=index)
 
 
+def text_chunks(values) -> list[pa.Array]:
+    """The large_string Arrow chunks of a Series or Arrow array, without a copy."""
+    if isinstance(values, pd.Series):
+        values = pa.array(values.astype("str"), from_pandas=True)
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    return values.chunks
+
+
 def take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
     """``values.take(positions)`` as one array. A chunked array's take concatenates every
     chunk first, each time; here each chunk gives its own rows (one LazyJson render of

@@ -9,19 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series
+from userbatch.frames import as_series, text_chunks
 from userbatch.plan.context import lower
-
-
-def _chunks(values) -> list[pa.Array]:
-    """The large_string Arrow chunks of a Series or Arrow array, without a copy."""
-    if isinstance(values, pd.Series):
-        values = pa.array(values.astype("str"), from_pandas=True)
-    if isinstance(values, pa.Array):
-        values = pa.chunked_array([values])
-    if values.type != pa.large_string():
-        values = values.cast(pa.large_string())
-    return values.chunks
 
 
 def text_codes(*columns) -> tuple[list[np.ndarray], pa.Array]:
@@ -29,7 +18,7 @@ def text_codes(*columns) -> tuple[list[np.ndarray], pa.Array]:
     missing, and the texts by code. One hash pass over all of them: each set lookup of
     text (``isin``, ``index_in``) hashes its whole candidate set again (~0.3 s per million
     users), while codes compare as integers and index flag tables."""
-    chunks = [_chunks(c) for c in columns]
+    chunks = [text_chunks(c) for c in columns]
     flat = [chunk for parts in chunks for chunk in parts]
     encoded = pc.dictionary_encode(pa.chunked_array(flat, type=pa.large_string()))
     # Every chunk shares the final dictionary (empty chunks are left out).
@@ -50,9 +39,9 @@ def key_codes(keys, *columns) -> tuple[list[np.ndarray], int]:
     One set lookup of every text against ``keys`` (Arrow sizes its hash set by ``keys``;
     coding keys and texts together grows a table as it goes, ~20% dearer), then a coding
     of the few texts left over (groups, unknown or deleted users)."""
-    chunks = [_chunks(c) for c in columns]
+    chunks = [text_chunks(c) for c in columns]
     texts = pa.chunked_array([c for parts in chunks for c in parts], type=pa.large_string())
-    key_set = pa.chunked_array(_chunks(keys), type=pa.large_string())
+    key_set = pa.chunked_array(text_chunks(keys), type=pa.large_string())
     found = pc.index_in(texts, value_set=key_set)
     code = np.concatenate(
         [pc.fill_null(c, -1).to_numpy(zero_copy_only=False) for c in found.chunks]
@@ -82,10 +71,10 @@ def lowered_codes(*columns) -> tuple[list[np.ndarray], pa.Array]:
 def stacked(stored, keep: np.ndarray, added: pa.Array) -> pd.Series:
     """The ``keep`` stored values (a Series or Arrow array), then the ``added`` ones, as
     chunks: neither the stored column nor the whole is copied into one array."""
-    chunks = pa.chunked_array(_chunks(stored), type=pa.large_string())
+    chunks = pa.chunked_array(text_chunks(stored), type=pa.large_string())
     if not keep.all():
         chunks = chunks.filter(pa.array(keep))
-    whole = pa.chunked_array([*chunks.chunks, *_chunks(added)], type=pa.large_string())
+    whole = pa.chunked_array([*chunks.chunks, *text_chunks(added)], type=pa.large_string())
     return as_series(whole, pd.RangeIndex(len(whole)))
 
 

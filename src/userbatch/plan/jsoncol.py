@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, take, text_array
+from userbatch.frames import as_series, take, text_array, text_chunks
 
 _TEXT = pa.large_string()
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
@@ -189,6 +189,6 @@ class LazyJson:
 
 def _column(values) -> pa.Array | pa.ChunkedArray:
     """A column as Arrow without combining its chunks (a take or slice reads them as they are)."""
-    if isinstance(values, pd.Series):
-        return pa.array(values.astype("str"), from_pandas=True)
-    return values
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.chunked_array(text_chunks(values), type=pa.large_string())

@@ -233,20 +233,21 @@ def _pairs(left: np.ndarray, right: np.ndarray, size: int) -> tuple[np.ndarray, 
     return pairs["i"].to_numpy(), pairs["j"].to_numpy()
 
 
+def _setting_non_interactive(ctx: Context) -> pd.DataFrame:
+    """The pending users rows that set access mode non-interactive: only these can make an
+    environment's 8th (R10)."""
+    return ctx.pending("users", ctx.frames["users"]["access_mode"].eq("non-interactive"))
+
+
 def r10_may_refuse(ctx: Context) -> bool:
-    """Whether ``r10_violations`` can find any: only a pending users row that sets access
-    mode non-interactive can make an environment's 8th."""
-    users = ctx.frames["users"]
-    if "access_mode" not in users:
-        return False
-    setting = users["outcome"].eq(PENDING) & users["access_mode"].eq("non-interactive")
-    return bool(setting.any())
+    """Whether ``r10_violations`` can find any."""
+    return "access_mode" in ctx.frames["users"] and not _setting_non_interactive(ctx).empty
 
 
 def r10_violations(ctx: Context, planned: pd.DataFrame) -> pd.DataFrame:
     """R10: at most 7 non-interactive users per environment (non-application, any status);
     the users rows that would make the 8th, in input order."""
-    setting = ctx.pending("users", ctx.frames["users"]["access_mode"].eq("non-interactive"))
+    setting = _setting_non_interactive(ctx)
     if setting.empty:
         return setting
     counted = planned[

@@ -492,19 +492,12 @@ def _blankable(table: pa.Table) -> set[int]:
     }
 
 
-def _executemany(conn: sa.Connection, sql: str, chunks, rest: str | None = None) -> None:
-    """Run ``sql`` for every row of every chunk; with ``rest``, chunks are (rows for
-    ``sql``, rows left over for ``rest``)."""
+def _executemany(conn: sa.Connection, statements: Iterator[tuple[str, list]]) -> None:
+    """Run each (statement, rows) for its rows."""
     cursor = conn.connection.cursor()
     try:
-        for rows in chunks:
-            if rest is None:
-                cursor.executemany(sql, rows)
-                continue
-            rows, left = rows
+        for sql, rows in statements:
             cursor.executemany(sql, rows)
-            if left:
-                cursor.executemany(rest, left)
     finally:
         cursor.close()
 
@@ -529,20 +522,20 @@ def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
     values = ", ".join(f"NULLIF({m}, '')" if i in blank else m for i, m in enumerate(marks))
     insert = f"INSERT INTO {_quote(conn, name)} ({', '.join(_quote(conn, c) for c in columns)})"
     per = max(1, min(ROWS_PER_INSERT, MAX_BOUND // len(columns)))
-    chunks = _row_chunks(table, key, blank)
-    if per == 1:
-        _executemany(conn, f"{insert} VALUES ({values})", chunks)
-        return
+    _executemany(conn, _grouped(insert, values, per, _row_chunks(table, key, blank)))
+
+
+def _grouped(insert: str, values: str, per: int, chunks) -> Iterator[tuple[str, list]]:
+    """(statement, rows) for each chunk: ``per`` rows a statement, flattened into one
+    tuple, then the rows left over one a statement."""
+    one = f"{insert} VALUES ({values})"
     many = f"{insert} VALUES " + ", ".join([f"({values})"] * per)
-    _executemany(conn, many, _grouped(chunks, per), rest=f"{insert} VALUES ({values})")
-
-
-def _grouped(chunks: Iterator[list[tuple]], per: int) -> Iterator[tuple[list[tuple], list]]:
-    """Each chunk as (``per`` rows flattened into one tuple, …) and the rows left over."""
     for rows in chunks:
-        full = len(rows) // per * per
-        flat = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
-        yield flat, rows[full:]
+        full = len(rows) // per * per if per > 1 else 0
+        if full:
+            yield many, [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
+        if full < len(rows):
+            yield one, rows[full:]
 
 
 def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame) -> None:
@@ -552,4 +545,4 @@ def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame) -> None:
     marks = _placeholders(conn, len(key)).split(", ")
     where = " AND ".join(f"{_quote(conn, c)} = {m}" for c, m in zip(key, marks, strict=True))
     sql = f"DELETE FROM {_quote(conn, name)} WHERE {where}"
-    _executemany(conn, sql, _row_chunks(_arrow(keys, key), key))
+    _executemany(conn, ((sql, rows) for rows in _row_chunks(_arrow(keys, key), key)))

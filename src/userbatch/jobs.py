@@ -80,13 +80,16 @@ class Timer:
         self.progress.done(name, self.timings[name])
 
 
-def read_and_validate(inputs, read: ReadOptions, timer: Timer) -> Validation:
+def read_and_validate(inputs, read: ReadOptions, timer: Timer, on_read=None) -> Validation:
+    """The inputs read, then validated; ``on_read()`` is called in between."""
     started = timer.begin("read")
     result = read_inputs(
         [Path(p) for p in inputs], encoding=read.encoding, group=read.group,
         usage_location=read.usage_location,
     )  # fmt: skip
     timer.stage("read", started)
+    if on_read is not None:
+        on_read()
     started = timer.begin("validate")
     validation = validate(result)
     timer.stage("validate", started)
@@ -132,10 +135,21 @@ def run_plan(
     command = "apply" if apply else "plan"
     report_dir = _report_dir(report_dir, command, emit, emit_rows)
     store = Store.open(state)
-    validation = read_and_validate(inputs, read or ReadOptions(), timer)
+    # The store loads while the inputs are validated (the read keeps both cores busy); the
+    # plan stage waits for whatever of the load is left.
+    loading = []
+    try:
+        validation = read_and_validate(
+            inputs, read or ReadOptions(), timer, on_read=lambda: loading.append(store.start_load())
+        )
+    except BaseException:
+        for load in loading:
+            load.cancel()
+        raise
+    loading = loading[0]
     validated = validation.exit_code(options.strict)
     started = timer.begin("plan")
-    current, fingerprint = store.load_with_fingerprint()
+    current, fingerprint = loading.result()
     # Handed over: the planner lets the input columns go once its rules have read them.
     plan = make_plan(validation.take_frames(), current, options)
     timer.stage("plan", started)

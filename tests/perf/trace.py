@@ -22,7 +22,9 @@ import pyarrow as pa
 
 TRACED = {
     "userbatch.jobs": ["read_and_validate", "_exit_code", "_write", "_state_facts"],
-    "userbatch.state.store": ["Store.load_with_fingerprint", "Store.write", "_insert"],
+    "userbatch.state.store": [
+        "Store.load_with_fingerprint", "PendingLoad.result", "Store.write", "_insert",
+    ],
     "userbatch.plan": [
         "plan_users", "plan_licenses", "plan_memberships", "derive_environment_users",
         "plan_roles", "plan_records", "diff_environment_users", "warn_primary_email",

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from userbatch.frames import isin, release_memory
+from userbatch.frames import as_series, isin, release_memory, text_array
 from userbatch.plan.changes import CHANGE_COLUMNS, LazyAfter
+from userbatch.plan.concurrent import alongside
 from userbatch.plan.context import PENDING, Context, PlanOptions, env_user_key, lower
 from userbatch.plan.diff import table_writes
+from userbatch.plan.keys import equal, scalar
 from userbatch.plan.memberships import plan_memberships
 from userbatch.plan.mirror import plan_mirror
 from userbatch.plan.rules.enablement import derive_environment_users
@@ -25,7 +30,7 @@ from userbatch.plan.rules.profile import (
     warn_primary_email,
 )
 from userbatch.plan.rules.roles import plan_roles, role_key, warn_roleless
-from userbatch.plan.rules.stubs import plan_records, reassign_stub_records
+from userbatch.plan.rules.stubs import plan_records, reassign_stub_records, with_stubs
 from userbatch.plan.users import plan_users
 from userbatch.problems import Problems
 from userbatch.state.model import State
@@ -150,16 +155,24 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
     if not violations.empty:
         return None, violations
     inputs.r10_held()
-    roles = plan_roles(ctx, env_users, tenant.users)
-    release_memory()
-    records, env_users, stub_roles = plan_records(ctx, env_users)
+    # Roles and records each read the derived environment users and refuse their own rows.
+    roles, (records, stubs, stub_roles) = alongside(
+        ctx,
+        lambda c: plan_roles(c, env_users, tenant.users),
+        lambda c: plan_records(c, env_users),
+    )
+    release_memory()  # both rules' temporaries, before the table with the stubs is made
+    env_users = with_stubs(env_users, stubs)
     roles = pd.concat([roles, stub_roles], ignore_index=True)
-    release_memory()
+    release_memory()  # the table without the stubs
     records = reassign_stub_records(ctx, records, _converted(state, tenant.reassign_stubs))
     roles = _drop_converted_stub_roles(ctx, roles, tenant.reassign_stubs)
-    touched = diff_environment_users(ctx, env_users)
+    touched, _ = alongside(
+        ctx,
+        lambda c: diff_environment_users(c, env_users),
+        lambda c: warn_primary_email(c, env_users, tenant.users),
+    )
     release_memory()
-    warn_primary_email(ctx, env_users, tenant.users)
     warn_roleless(ctx, env_users, roles, touched)
     planned = state.replace(
         users=users, licenses=licenses, memberships=memberships, environment_users=env_users,
@@ -176,9 +189,11 @@ def _tenant_rules(ctx: Context, settled):
     inputs.done("users")
     release_memory()
     plan_mirror(ctx, tenant)
-    licenses = plan_licenses(ctx, tenant)
+    # Each reads the planned users and refuses rows of its own kind only.
+    licenses, memberships = alongside(
+        ctx, lambda c: plan_licenses(c, tenant), lambda c: plan_memberships(c, tenant)
+    )
     inputs.done("licenses")
-    memberships = plan_memberships(ctx, tenant)
     inputs.done("memberships")
     release_memory()
     return tenant, licenses, memberships, inputs
@@ -250,10 +265,27 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
 
 def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> None:
     """Rows still pending are changed when they caused a change, else unchanged."""
+    kinds = changes["_kind"].astype("category")
+    row = changes["_row"].astype("Int64").array
+    of_row = np.where(row.isna(), -1, row.to_numpy(dtype="int64", na_value=-1))
     for kind, frame in frames.items():
-        pending = frame["outcome"].eq(PENDING).to_numpy()
-        caused = changes.loc[changes["_kind"].eq(kind), "_row"].dropna()
-        hit = isin(frame["_row"], caused).to_numpy()
-        frame.loc[pending & hit, "outcome"] = "changed"
-        frame.loc[pending & ~hit, "outcome"] = "unchanged"
-        frames[kind] = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        outcome = text_array(frame["outcome"])
+        pending = equal(outcome, PENDING)
+        code = kinds.cat.categories.get_indexer([kind])[0]
+        caused = of_row[(kinds.cat.codes.to_numpy() == code) & (of_row >= 0)] if code >= 0 else []
+        hit = _rows_hit(frame["_row"], caused)
+        outcome = pc.if_else(pa.array(pending & hit), scalar("changed"), outcome)
+        outcome = pc.if_else(pa.array(pending & ~hit), scalar("unchanged"), outcome)
+        frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        frames[kind] = frame.assign(outcome=as_series(outcome, frame.index))
+
+
+def _rows_hit(rows: pd.Series, caused) -> np.ndarray:
+    """Which of ``rows`` (a kind frame's ``_row``) are among ``caused``: by position when
+    ``_row`` numbers the frame's rows in order (as ``_prepare`` made it), else by value."""
+    numbers = pd.to_numeric(rows, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if len(numbers) and (numbers == np.arange(len(numbers))).all():
+        hit = np.zeros(len(numbers), dtype=bool)
+        hit[np.asarray(caused, dtype=np.int64)] = True
+        return hit
+    return isin(rows, pd.Series(caused, dtype="float64")).to_numpy()

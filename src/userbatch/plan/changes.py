@@ -67,6 +67,13 @@ class ChangeLog:
         )
         self._parts.append(part.reset_index(drop=True))
 
+    def extend(self, other: ChangeLog) -> None:
+        """``other``'s changes after these, as if they had been added here."""
+        self._lazy += [(self._rows + first, lazy) for first, lazy in other._lazy]
+        self._rows += other._rows
+        self._parts += other._parts
+        self._frozen = None
+
     def frame(self) -> pd.DataFrame:
         """All changes so far, concatenated once (kept as the single part until the next add)."""
         if not self._parts:

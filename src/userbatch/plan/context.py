@@ -3,6 +3,7 @@ problems and changes they append to."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,18 @@ class Context:
         # Refused rows with every input column, per kind set aside (``set_aside``).
         self.failing: dict[str, pd.DataFrame] = {}
         self.environments = state.environments.assign(_key=lower(state.environments["name"]))
+
+    def branch(self) -> Context:
+        """A context for a rule that runs beside another (``plan.concurrent``): the same
+        frames, state and options; changes and problems of its own, ``merge``d back."""
+        child = copy.copy(self)
+        child.problems, child.changes = Problems(), ChangeLog()
+        return child
+
+    def merge(self, child: Context) -> None:
+        """``child``'s problems and changes after this context's own."""
+        self.problems.extend(child.problems)
+        self.changes.extend(child.changes)
 
     # rows -------------------------------------------------------------------------------
     def pending(self, kind: str, where: pd.Series | None = None) -> pd.DataFrame:

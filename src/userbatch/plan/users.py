@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import as_series, isin, text_array
+from userbatch.plan.concurrent import each
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import LazyJson, json_arrays, json_objects
 from userbatch.state.model import TENANT_USER_COLUMNS
@@ -50,7 +51,8 @@ def plan_users(ctx: Context) -> TenantPlan:
     updates, at_updates = rows[upsert & (at >= 0)], at[upsert & (at >= 0)]
     frame = ctx.frames["users"]
     base = {c: text_array(current[c]) for c in current.columns}
-    old = {f: base[f].take(pa.array(at_updates)) for f in FIELDS}
+    where = pa.array(at_updates)
+    old = dict(zip(FIELDS, each(lambda f: base[f].take(where), FIELDS), strict=True))
     inputs_updated, inputs_created = _gather(frame, updates, creates)
     updated = _updates(ctx, updates, old, inputs_updated)
     created = _new_users(ctx, creates, inputs_created)
@@ -67,14 +69,17 @@ def _gather(frame: pd.DataFrame, *parts: pd.DataFrame) -> list[dict]:
     """The input values of every field for each of ``parts`` (rows): a column read in
     blocks is many chunks, joined once here for all parts (each take would join them)."""
     at = [pa.array(rows["_pos"].to_numpy()) for rows in parts]
-    gathered: list[dict] = [{} for _ in parts]
-    for f in FIELDS:
-        column = text_array(frame[f]) if f in frame.columns else None
-        for values, where in zip(gathered, at, strict=True):
-            values[f] = (
-                pa.nulls(len(where), pa.large_string()) if column is None else column.take(where)
-            )
-    return gathered
+
+    def field(f: str) -> list[pa.Array]:
+        if f not in frame.columns:
+            return [pa.nulls(len(where), pa.large_string()) for where in at]
+        column = text_array(frame[f])
+        return [column.take(where) for where in at]
+
+    by_field = each(field, FIELDS)
+    return [
+        {f: values[i] for f, values in zip(FIELDS, by_field, strict=True)} for i in range(len(at))
+    ]
 
 
 def _stub_owner_counts(ctx: Context) -> pd.Series:
@@ -153,8 +158,8 @@ def _differs(new: pa.Array, old: pa.Array) -> np.ndarray:
 def _updates(ctx: Context, rows: pd.DataFrame, old: dict, inputs: dict) -> dict:
     """The upserts' new values of current users and where they change them, by field
     (update_user lists the changed fields)."""
-    new = {f: _value(inputs[f], old[f]) for f in FIELDS}
-    changed = [_differs(new[f], old[f]) for f in FIELDS]
+    new = dict(zip(FIELDS, each(lambda f: _value(inputs[f], old[f]), FIELDS), strict=True))
+    changed = each(lambda f: _differs(new[f], old[f]), FIELDS)
     touched = np.logical_or.reduce(changed) if changed else np.zeros(len(rows), bool)
     if touched.any():
         pick = pa.array(np.flatnonzero(touched))

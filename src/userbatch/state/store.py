@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -144,9 +145,12 @@ class Store:
     def load(self) -> State:
         return self.load_with_fingerprint()[0]
 
-    def load_with_fingerprint(self) -> tuple[State, str | None]:
+    def load_with_fingerprint(
+        self, stop: threading.Event | None = None
+    ) -> tuple[State, str | None]:
         """The state and its fingerprint, read in one read transaction: an apply committing
-        meanwhile cannot mix its tables with older ones, nor pair them with its fingerprint."""
+        meanwhile cannot mix its tables with older ones, nor pair them with its fingerprint.
+        ``stop`` set: the load ends at its next chunk with ``LoadStopped``."""
         with self.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN")  # pysqlite opens none for SELECTs by itself
@@ -156,10 +160,18 @@ class Store:
                 fingerprint = conn.execute(
                     sa.select(META.c.value).where(META.c.key == "fingerprint")
                 ).scalar()
-                frames = _read_tables(conn)
+                frames = _read_tables(conn, stop)
             finally:
                 conn.rollback()
         return State.conformed(frames), fingerprint
+
+    def start_load(self) -> PendingLoad:
+        """``load_with_fingerprint`` on a thread of its own, so the caller can read and
+        validate its inputs meanwhile: SQLite and the parser mostly run outside the GIL.
+        An in-memory SQLite store is one connection per thread: it loads when asked."""
+        if self.url.startswith("sqlite") and _sqlite_path(self.url) is None:
+            return PendingLoad(self.load_with_fingerprint)
+        return PendingLoad(self.load_with_fingerprint, background=True)
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
@@ -203,6 +215,45 @@ class Store:
             release_memory()  # a table's row tuples and sort order, before the next one's
 
 
+class LoadStopped(Exception):
+    """A background load given up (``PendingLoad.cancel``)."""
+
+
+class PendingLoad:
+    """A state load under way (``Store.start_load``): ``result()`` waits for it and returns
+    (state, fingerprint) or raises what it raised; ``cancel()`` ends it early and waits."""
+
+    def __init__(self, load, *, background: bool = False) -> None:
+        self._load, self._stop = load, threading.Event()
+        self._outcome: tuple[bool, object] | None = None
+        self._thread = None
+        if background:
+            # A daemon: an interpreter leaving on an error does not wait for the load.
+            self._thread = threading.Thread(target=self._run, name="state-load", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = (True, self._load(self._stop))
+        except BaseException as exc:  # handed to result()'s caller
+            self._outcome = (False, exc)
+
+    def result(self) -> tuple[State, str | None]:
+        if self._thread is None:
+            return self._load(self._stop)
+        self._thread.join()
+        done, value = self._outcome
+        if not done:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._outcome = None
+
+
 def _set_meta(conn: sa.Connection, **values: str) -> None:
     for key, value in values.items():
         conn.execute(META.delete().where(META.c.key == key))
@@ -234,15 +285,17 @@ def _column(name: str, column: str, values) -> pd.Series:
     return values.to_pandas().astype("str")
 
 
-def _read_tables(conn: sa.Connection) -> dict[str, pd.DataFrame]:
+def _read_tables(conn: sa.Connection, stop=None) -> dict[str, pd.DataFrame]:
     """Every table of ``TABLES``, conformed."""
     frames = {}
     if conn.dialect.name == "sqlite":
         try:
-            frames = _read_sqlite_tables(conn, list(TABLES))
+            frames = _read_sqlite_tables(conn, list(TABLES), stop=stop)
         except (conn.dialect.dbapi.Error, UnicodeDecodeError):
             frames = {}  # e.g. an SQLite without JSON functions; the row path reads (or fails)
     for name in TABLES:
+        if stop is not None and stop.is_set():
+            raise LoadStopped
         if frames.get(name) is None:
             frames[name] = conform(name, _read_rows(conn, name))
     return frames
@@ -260,7 +313,7 @@ def _read_sqlite(conn: sa.Connection, name: str) -> pd.DataFrame | None:
 
 
 def _read_sqlite_tables(
-    conn: sa.Connection, names: list[str], finish: bool = True
+    conn: sa.Connection, names: list[str], finish: bool = True, stop=None
 ) -> dict[str, pd.DataFrame | None]:
     """Read tables in chunks of rows that SQLite writes as JSON arrays, one a line, and Arrow
     parses in bulk: one Python object per chunk, not one per cell.
@@ -276,6 +329,8 @@ def _read_sqlite_tables(
             for name in names:
                 parts = []
                 for text, is_json in _chunk_texts(conn, cursor, name):
+                    if stop is not None and stop.is_set():
+                        raise LoadStopped
                     if len(queued) >= QUEUED_CHUNKS:
                         # A queue without end would hold a table's whole text whenever SQLite
                         # runs ahead of the parser.

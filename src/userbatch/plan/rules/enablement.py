@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import as_series, text_array
+from userbatch.plan.concurrent import each
 from userbatch.plan.keys import (
     TEXT,
     encode,
@@ -165,12 +166,13 @@ def derive_environment_users(
         return existing.iloc[0:0][list(ENV_USER_COLUMNS)]
     layout = _layout(selections)
     names = pa.array([s.name for s in selections], type=TEXT)
-    # Positions first, then the table column by column: its peak memory is the table plus
-    # one column's parts.
-    columns = {
-        c: as_series(_column(c, layout, names, facts, existing, sync_primary_email))
-        for c in ENV_USER_COLUMNS
-    }
+    # Positions first, then the table column by column, two at a time: its peak memory is
+    # the table plus two columns' parts.
+    made = each(
+        lambda c: as_series(_column(c, layout, names, facts, existing, sync_primary_email)),
+        ENV_USER_COLUMNS,
+    )
+    columns = dict(zip(ENV_USER_COLUMNS, made, strict=True))
     return pd.DataFrame(columns).set_axis(pd.Index(layout.rank), axis=0)
 
 

@@ -81,7 +81,8 @@ def match_owners(rows: pd.DataFrame, env_users: pd.DataFrame) -> tuple[pd.Series
 def plan_records(
     ctx: Context, env_users: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Planned (records, environment_users with new stubs, stub default roles)."""
+    """Planned (records, new stubs as environment users, stub default roles); the planned
+    environment users are ``with_stubs(env_users, stubs)``."""
     rows = ctx.resolve_environments("records", ctx.pending("records"))
     owner, full_name_hits = match_owners(rows, env_users)
     rows = rows.assign(_owner=owner)
@@ -104,7 +105,7 @@ def plan_records(
         rows = rows.assign(_owner=as_series(owners, rows.index))
     records = _assign(ctx, rows)
     stub_roles = _stub_roles(ctx, stubs)
-    return records, _with_stubs(env_users, stubs), stub_roles
+    return records, stubs, stub_roles
 
 
 def _failed_user_keys(ctx: Context) -> pa.Array:
@@ -116,7 +117,7 @@ def _failed_user_keys(ctx: Context) -> pa.Array:
     return pc.drop_null(fold(text_array(users["user_principal_name"]).filter(pa.array(bad))))
 
 
-def _with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
+def with_stubs(env_users: pd.DataFrame, stubs: pd.DataFrame) -> pd.DataFrame:
     """The environment users and the new stubs as one table of one Arrow chunk per column:
     copied once here, where ``pd.concat`` would leave two chunks that every later look-up
     (diff, R3, R8) would copy into one again."""

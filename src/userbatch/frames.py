@@ -72,6 +72,34 @@ def take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
     return pa.concat_arrays(parts).take(pa.array(back, type=pa.int64()))
 
 
+def rows_where(frame: pd.DataFrame, mask) -> pd.DataFrame:
+    """``frame[mask]`` (a boolean array): Arrow text columns are filtered chunk by chunk.
+    pandas takes rows of a chunked column by joining its chunks first, for each column
+    however few rows it keeps (a few rows of 2M memberships' 8 columns: 0.1 s)."""
+    mask = np.asarray(mask, dtype=bool)
+    return _rebuilt(frame, frame.index[mask], lambda a: a.filter(pa.array(mask)), mask)
+
+
+def rows_at(frame: pd.DataFrame, positions) -> pd.DataFrame:
+    """``frame.iloc[positions]``, Arrow text columns taken chunk by chunk (``take``)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    return _rebuilt(frame, frame.index[positions], lambda a: take(a, positions), positions)
+
+
+def _rebuilt(frame: pd.DataFrame, index: pd.Index, arrow, rows) -> pd.DataFrame:
+    columns = {}
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.array, pd.arrays.ArrowStringArray):
+            picked = pd.Series(arrow(values.array._pa_array), dtype=values.dtype)
+            columns[column] = picked.set_axis(index)
+        elif rows.dtype == bool:
+            columns[column] = values[rows]
+        else:
+            columns[column] = values.iloc[rows]
+    return pd.DataFrame(columns, index=index, columns=frame.columns)
+
+
 def by_chunk(lengths, positions: np.ndarray) -> tuple[list[tuple[int, np.ndarray]], np.ndarray]:
     """``positions`` across chunks of ``lengths`` rows, grouped: [(chunk, its local
     positions)] in chunk order, and the order that puts rows taken group after group back

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from userbatch.errors import UsageError
-from userbatch.frames import isin, lookup
+from userbatch.frames import as_series, isin, lookup, rows_where, text_array
 from userbatch.plan.changes import ChangeLog
+from userbatch.plan.keys import fold
 from userbatch.problems import Problems
 from userbatch.state.model import State
 from userbatch.vocabulary import ENTITY_OF_KIND, ROW_META_COLUMNS
@@ -36,7 +37,9 @@ class PlanOptions:
 
 
 def lower(values: pd.Series) -> pd.Series:
-    return values.astype("str").str.strip().str.lower()
+    """Trimmed and lower-cased, as ``str``: ``.str.strip().str.lower()`` (Arrow's UTF-8
+    trim and lower), by ``keys.fold``'s ASCII fast path where it can (~4x cheaper)."""
+    return as_series(fold(text_array(values)), values.index).rename(values.name)
 
 
 def env_user_key(frame: pd.DataFrame, column: str = "user_name") -> pd.Series:
@@ -137,7 +140,7 @@ class Context:
         known = known.to_numpy() if isinstance(known, pd.Series) else np.asarray(known)
         if known.all():
             return rows
-        missing = rows[~known]
+        missing = rows_where(rows, ~known)
         failed = isin(lower(upn.loc[missing.index]), self.failed_user_keys()).to_numpy()
         self.refuse(
             kind, missing[failed], rule="unknown_user", outcome="skipped", level="warning",
@@ -148,7 +151,7 @@ class Context:
             message=upn.loc[missing.index[~failed]]
             + f" is neither in the environment nor created by this input ({what})",
         )  # fmt: skip
-        return rows[known]
+        return rows_where(rows, known)
 
     def known_names(self, kind, rows, *, probe, catalog, into, rule, column, message):
         """Rows with ``into`` set to the canonical name their lower-cased ``probe`` finds in
@@ -157,9 +160,9 @@ class Context:
         missing = rows[into].isna().to_numpy()
         if not missing.any():  # no copy of the rows when every name is known
             return rows
-        unknown = rows[missing]
+        unknown = rows_where(rows, missing)
         self.refuse(kind, unknown, rule=rule, column=column, message=message(unknown))
-        return rows[~missing]
+        return rows_where(rows, ~missing)
 
     # environments ----------------------------------------------------------------------
     def default_environment(self, why: str) -> str:
@@ -198,12 +201,12 @@ class Context:
         missing = rows["_env"].isna().to_numpy()
         if not missing.any():
             return rows
-        unknown = rows[missing]
+        unknown = rows_where(rows, missing)
         self.refuse(
             kind, unknown, rule="unknown_environment", column="environment",
             message="no environment named " + unknown["environment"].astype("str") + " in the store",
         )  # fmt: skip
-        return rows[~missing]
+        return rows_where(rows, ~missing)
 
     def env_kind(self) -> dict[str, str]:
         return dict(zip(self.environments["name"], self.environments["kind"], strict=True))

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, text_array
+from userbatch.frames import as_series, isin, rows_at, rows_where, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
@@ -80,7 +80,7 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
         asked = row_pair[remove]
         held = codes.isin(asked, stored_pair) & ~codes.isin(asked, codes.derived_pair)
         at = np.flatnonzero(remove)[held]
-        removes = rows.iloc[at].assign(
+        removes = rows_at(rows, at).assign(
             _group=as_series(_names(catalog, codes.gcode[at]), rows.index[at]),
             _member=as_series(_member_names(catalog, codes, lowered, at), rows.index[at]),
         )  # fmt: skip
@@ -137,7 +137,7 @@ def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: p
     group_of_g = _positions(groups, keys)
     gcode = np.append(group_of_g, -1)[row_g]
     known_group = pending & (gcode >= 0)
-    bad = rows[pending & ~known_group]
+    bad = rows_where(rows, pending & ~known_group)
     ctx.refuse(
         "memberships", bad, rule="unknown_group", column="group",
         message="no group named " + bad["group"]
@@ -152,7 +152,7 @@ def _resolve(ctx: Context, tenant: TenantPlan, current: pd.DataFrame, derived: p
     )
     member_group = _positions(lowered, keys)
     known = (member_group >= 0) | ((row_m >= 0) & (row_m < len(planned)))
-    missing = rows[known_group & ~known]
+    missing = rows_where(rows, known_group & ~known)
     if len(missing):
         none = pd.Series(False, index=missing.index)
         ctx.refuse_unknown_users("memberships", missing, none, missing["member"])
@@ -293,7 +293,7 @@ def _r5_nested(ctx, rows: pd.DataFrame, ok, new, codes: Codes, kept, current, lo
             ]
         ) if group >= 0 else np.empty(0, np.int64)  # fmt: skip
         hit[hit] = ~code_isin(codes.row_m[hit], direct, codes.bound)
-        noted = rows[hit]
+        noted = rows_where(rows, hit)
         at = np.flatnonzero(hit)
         ctx.note(
             "memberships", noted, rule="R5", column="group",

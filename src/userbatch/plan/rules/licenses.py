@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, text_array
+from userbatch.frames import as_series, rows_at, rows_where, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
@@ -78,7 +78,7 @@ def plan_licenses(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
         asked = seats.row[remove]
         held = seats.isin(asked, seats.stored) & ~seats.isin(asked, seats.derived)
         at = np.flatnonzero(remove)[held]
-        _log(ctx, "remove_license", rows.iloc[at], seats.keys.take(pa.array(at)),
+        _log(ctx, "remove_license", rows_at(rows, at), seats.keys.take(pa.array(at)),
              seats.sku_names(at), from_input=True)  # fmt: skip
         removed = np.concatenate([removed, asked])
     if len(removed):
@@ -126,7 +126,7 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     user = np.where(row_u < planned, row_u, -1)
     known = pending & (user >= 0)
     if (pending & ~known).any():
-        missing = rows[pending & ~known]
+        missing = rows_where(rows, pending & ~known)
         none = pd.Series(False, index=missing.index)
         ctx.refuse_unknown_users("licenses", missing, none, missing["user_principal_name"])
     # SKUs: the catalog's canonical names, the stored and derived seats' names as stored.
@@ -135,7 +135,7 @@ def _resolve(ctx, tenant: TenantPlan, current, stored_keys, derived_keys):
     at_catalog = pc.index_in(lowered_skus, value_set=text_array(pd.Series(catalog.index)))
     sku = np.append(pc.fill_null(at_catalog, -1).to_numpy(zero_copy_only=False), -1)[row_s]
     unknown = known & (sku < 0)
-    bad = rows[unknown]
+    bad = rows_where(rows, unknown)
     ctx.refuse(
         "licenses", bad, rule="unknown_sku", column="sku",
         message="no SKU named " + bad["sku"] + " in the tenant",
@@ -161,7 +161,7 @@ def _r15_usage_location(ctx, rows, at: np.ndarray, seats: Seats, tenant) -> np.n
     present = located[seats.user[at]]
     if not present.all():
         miss = at[~present]
-        missing = rows.iloc[miss]
+        missing = rows_at(rows, miss)
         ctx.refuse(
             "licenses", missing, rule="R15", column="user_principal_name",
             message=missing["user_principal_name"]
@@ -182,7 +182,7 @@ def _r14_capacity(ctx, rows, at: np.ndarray, seats: Seats, kept: pd.Series) -> n
     seat = _cumcount(codes) + 1 + held.to_numpy()[codes]
     over = seat > capacity[codes]
     if over.any():
-        hit = rows.iloc[at[over]]
+        hit = rows_at(rows, at[over])
         ctx.refuse(
             "licenses", hit, rule="R14", column="sku",
             message=as_series(seats.sku_names(at[over]), hit.index) + ": all "

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, text_array
+from userbatch.frames import as_series, isin, release_memory, text_array
 from userbatch.plan.context import PENDING, Context, lower
 from userbatch.plan.jsoncol import LazyJson, json_arrays
 from userbatch.plan.keys import (
@@ -79,6 +79,7 @@ def diff_environment_users(ctx: Context, planned: pd.DataFrame) -> pd.Series:
     old = ctx.state.environment_users
     planned = _texts(planned)
     match = _match(old, planned)
+    release_memory()  # the matching's keys and hashes (a rule beside this one allocates too)
     known = match >= 0
     stub = equal(text_array(planned["user_type"]), "stub")
     created = np.flatnonzero(~known & ~stub)  # stubs: R12
@@ -201,6 +202,8 @@ def warn_primary_email(ctx: Context, planned: pd.DataFrame, tenant_users: pd.Dat
         row_of = keys.indices.to_numpy().astype(np.int64)
         p, u = _pairs(positions(owner, keys.dictionary), row_of, size)
         same_key = (row_of, size)
+    del owner, row_keys
+    release_memory()  # the keys and hashes (a rule beside this one allocates too)
     differ = np.zeros(len(p), dtype=bool)
     for lo in range(0, len(p), CHUNK):  # a chunk of emails at a time
         email = fold(text_array(users["email"]).take(pa.array(rows[u[lo : lo + CHUNK]])))

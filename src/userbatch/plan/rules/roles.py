@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, text_array
+from userbatch.frames import as_series, isin, release_memory, text_array
 from userbatch.plan.context import Context, env_user_key, lower, name_catalog
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.keys import (
@@ -63,6 +63,7 @@ class _Codes:
 def plan_roles(ctx: Context, env_users: pd.DataFrame, tenant_users: pd.DataFrame) -> pd.DataFrame:
     env_folded = folded(env_users["user_name"])  # lower-cased once for every rule here
     rows, codes, row_users, env_pairs = _resolve(ctx, env_users, env_folded, tenant_users)
+    release_memory()  # the resolution's keys and hashes (records are planned beside this)
     current = ctx.state.roles
     current_folded = folded(current["user_principal_name"])
     current_users = positions(current_folded, codes.users)

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, text_array
+from userbatch.frames import as_series, isin, release_memory, text_array
 from userbatch.plan.context import Context, env_user_key, lower
 from userbatch.plan.jsoncol import json_objects
 from userbatch.plan.keys import (
@@ -85,6 +85,7 @@ def plan_records(
     environment users are ``with_stubs(env_users, stubs)``."""
     rows = ctx.resolve_environments("records", ctx.pending("records"))
     owner, full_name_hits = match_owners(rows, env_users)
+    release_memory()  # the owner matching's folded columns (roles are planned beside this)
     rows = rows.assign(_owner=owner)
     rows = _r12_ambiguous(ctx, rows, full_name_hits, env_users)
     # A record whose owner row failed is skipped, not stubbed.

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import isin
+from userbatch.plan.concurrent import each
 from userbatch.state.model import TABLES, State
 
 _MISSING = "\x00"  # stands for a missing cell in joined keys; no cell holds it
@@ -108,14 +109,14 @@ def _changed_rows(old: pd.DataFrame, new: pd.DataFrame, key) -> tuple[np.ndarray
         return ~isin(old_rows, new_rows).to_numpy(), ~isin(new_rows, old_rows).to_numpy()
     matched = position >= 0
     pairs = position[matched]
-    same = np.ones(len(pairs), dtype=bool)
     taken, kept = pa.array(pairs), pa.array(matched)
-    for column in new.columns:
-        if not same.any():
-            break
+
+    def column_same(column: str) -> np.ndarray:
         old_cells = _chunks(old[column]).take(taken)
-        new_cells = _chunks(new[column]).filter(kept)
-        same &= _same_cells(old_cells, new_cells)
+        return _same_cells(old_cells, _chunks(new[column]).filter(kept))
+
+    # Column by column, two at a time (Arrow's take and compare let go of the GIL).
+    same = np.logical_and.reduce([np.ones(len(pairs), bool), *each(column_same, new.columns)])
     added = np.ones(len(new), dtype=bool)
     added[np.flatnonzero(matched)[same]] = False
     gone = np.ones(len(old), dtype=bool)
@@ -129,29 +130,30 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     planned table are mostly its new rows, after the current ones."""
     if mask.all():
         return frame.reset_index(drop=True)
-    columns = {}
-    for column in frame.columns:
-        values = frame[column]
-        if not isinstance(values.array, pd.arrays.ArrowStringArray):
-            columns[column] = values[mask].reset_index(drop=True)
-            continue
-        parts, start = [], 0
-        for chunk in _chunks(values).chunks:
-            piece = mask[start : start + len(chunk)]
-            start += len(chunk)
-            if piece.all():
-                parts.append(chunk)
-            elif piece.any():
-                # New rows often close a chunk (environment users: 0.78M of 1.2M at 1M
-                # users): that run is a slice of it, the rest is filtered.
-                head = int(np.flatnonzero(~piece)[-1]) + 1
-                if piece[:head].any():
-                    parts.append(chunk.slice(0, head).filter(pa.array(piece[:head])))
-                if head < len(piece):
-                    parts.append(chunk.slice(head))
-        chunked = pa.chunked_array(parts, type=values.array._pa_array.type)
-        columns[column] = pd.Series(chunked, dtype=values.dtype)
-    return pd.DataFrame(columns)
+    kept = each(lambda column: _kept(frame[column], mask), frame.columns)
+    return pd.DataFrame(dict(zip(frame.columns, kept, strict=True)))
+
+
+def _kept(values: pd.Series, mask: np.ndarray) -> pd.Series:
+    """One column of ``_rows``."""
+    if not isinstance(values.array, pd.arrays.ArrowStringArray):
+        return values[mask].reset_index(drop=True)
+    parts, start = [], 0
+    for chunk in _chunks(values).chunks:
+        piece = mask[start : start + len(chunk)]
+        start += len(chunk)
+        if piece.all():
+            parts.append(chunk)
+        elif piece.any():
+            # New rows often close a chunk (environment users: 0.78M of 1.2M at 1M
+            # users): that run is a slice of it, the rest is filtered.
+            head = int(np.flatnonzero(~piece)[-1]) + 1
+            if piece[:head].any():
+                parts.append(chunk.slice(0, head).filter(pa.array(piece[:head])))
+            if head < len(piece):
+                parts.append(chunk.slice(head))
+    chunked = pa.chunked_array(parts, type=values.array._pa_array.type)
+    return pd.Series(chunked, dtype=values.dtype)
 
 
 def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:

@@ -118,6 +118,19 @@ def _licensed_keys(state: State) -> pa.Array:
     return fold(text_array(licenses["user_principal_name"]).filter(held))
 
 
+def _group_members(memberships: pd.DataFrame, groups: pd.Series) -> list[pa.Array]:
+    """Per environment security group (in order, none skipped), its members lower-cased."""
+    if not groups.notna().any():
+        return []
+    # Each column made one Arrow array once: a chunked column is copied by ``text``.
+    group_keys = folded(memberships["group"])
+    member = text_array(memberships["member"])
+    return [
+        fold(member.filter(pc.equal(group_keys, scalar(group.lower()))))
+        for group in groups.dropna()
+    ]
+
+
 @dataclass
 class _Selection:
     """One environment's rows: tenant users at ``at`` (``previous``: each one's row in the
@@ -201,21 +214,18 @@ def _layout(selections: list[_Selection]) -> _Layout:
 def _select(state, facts, existing, allow_disable_apps) -> list[_Selection]:
     groups = state.environments["security_group"]
     memberships = state.memberships
-    # Each column made one Arrow array once: a chunked column is copied by ``text``.
-    grouped = groups.notna().any()
-    group_keys = folded(memberships["group"]) if grouped else None
-    member = text_array(memberships["member"]) if grouped else None
-    members = [
-        fold(member.filter(pc.equal(group_keys, scalar(group.lower()))))
-        for group in groups.dropna()
-    ]
-    # One dictionary for every user key this derivation matches.
-    (tenant, licensed, old, *member_codes), size = encode(
-        folded(facts.users["user_principal_name"]),
-        _licensed_keys(state),
-        folded(existing["user_name"]),
-        *members,
+    # The user keys this derivation matches, lower-cased two at a time.
+    tenant, licensed, old, members = each(
+        lambda make: make(),
+        [
+            lambda: folded(facts.users["user_principal_name"]),
+            lambda: _licensed_keys(state),
+            lambda: folded(existing["user_name"]),
+            lambda: _group_members(memberships, groups),
+        ],
     )
+    # One dictionary for every user key this derivation matches.
+    (tenant, licensed, old, *member_codes), size = encode(tenant, licensed, old, *members)
     facts.licensed = marks(licensed, size)[tenant]
     # R4: sign-in allowed AND (access-granting SKU OR admin OR no-license mode) AND group.
     entitled = facts.licensed | facts.admin | facts.no_license_mode

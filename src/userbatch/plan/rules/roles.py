@@ -222,7 +222,7 @@ def warn_roleless(
         text_array(env_users["user_type"]).take(at),
     )
     at = at.to_numpy()[equal(status, "enabled") & equal(kind, "interactive")]
-    users = folded(env_users["user_name"]).take(pa.array(at))
+    users = fold(text_array(env_users["user_name"]).take(pa.array(at)))
     # Pair codes numbered by the roles' users; one without a role codes as matching none.
     held = pc.dictionary_encode(folded(roles["user_principal_name"]), null_encoding="encode")
     size = len(held.dictionary) + 1

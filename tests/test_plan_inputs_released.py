@@ -51,3 +51,12 @@ def test_a_caller_keeping_its_frames_gets_the_same_plan(tmp_path):
     )
     for kind, frame in result.plan.frames.items():
         assert frame["outcome"].tolist() == kept.frames[kind]["outcome"].tolist(), kind
+
+
+def test_rows_that_caused_changes_are_found_by_position_or_by_number():
+    from userbatch.plan import _rows_hit
+
+    assert _rows_hit(pd.Series(range(4)), [3, 1]).tolist() == [False, True, False, True]
+    # Row numbers that are not the frame's positions are matched by value.
+    assert _rows_hit(pd.Series([5, 7, 9]), [7.0]).tolist() == [False, True, False]
+    assert _rows_hit(pd.Series([], dtype=object), []).tolist() == []

@@ -26,7 +26,7 @@ TRACED = {
         "Store.load_with_fingerprint", "PendingLoad.result", "Store.write", "_insert",
     ],
     "userbatch.plan": [
-        "plan_users", "plan_licenses", "plan_memberships", "derive_environment_users",
+        "plan_users", "plan_licenses", "plan_memberships", "user_keys", "derive_environment_users",
         "plan_roles", "plan_records", "diff_environment_users", "warn_primary_email",
         "warn_roleless", "_settle_outcomes", "table_writes",
         "release_memory",

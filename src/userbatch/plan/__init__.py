@@ -21,7 +21,7 @@ from userbatch.plan.diff import table_writes
 from userbatch.plan.keys import equal, scalar
 from userbatch.plan.memberships import plan_memberships
 from userbatch.plan.mirror import plan_mirror
-from userbatch.plan.rules.enablement import derive_environment_users
+from userbatch.plan.rules.enablement import derive_environment_users, user_keys
 from userbatch.plan.rules.licenses import plan_licenses
 from userbatch.plan.rules.profile import (
     diff_environment_users,
@@ -33,7 +33,7 @@ from userbatch.plan.rules.roles import plan_roles, role_key, warn_roleless
 from userbatch.plan.rules.stubs import plan_records, reassign_stub_records, with_stubs
 from userbatch.plan.users import plan_users
 from userbatch.problems import Problems
-from userbatch.state.model import State
+from userbatch.state.model import State, conform
 from userbatch.vocabulary import KINDS
 
 __all__ = ["Plan", "PlanOptions", "make_plan"]
@@ -142,14 +142,11 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
     """Run the rules: the planned state (None when R10 refuses rows) and R10's violations.
     ``settled()`` is called once R10 holds."""
     state = ctx.state
-    tenant, licenses, memberships, inputs = _tenant_rules(ctx, settled)
-    users = tenant.users.drop(columns="_key")
-    existing = _convert_reassigned_stubs(state.environment_users, tenant.reassign_stubs)
-    tenant_state = state.replace(users=users, licenses=licenses, memberships=memberships)
+    tenant, tenant_state, existing, keys, inputs = _tenant_rules(ctx, settled)
     env_users = derive_environment_users(
         tenant_state, existing,
         sync_primary_email=ctx.options.sync_primary_email,
-        allow_disable_application_users=ctx.options.allow_disable_application_users,
+        allow_disable_application_users=ctx.options.allow_disable_application_users, keys=keys,
     )  # fmt: skip
     violations = pd.DataFrame() if inputs.early else r10_violations(ctx, env_users)
     if not violations.empty:
@@ -174,29 +171,44 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
     )
     release_memory()
     warn_roleless(ctx, env_users, roles, touched)
-    planned = state.replace(
-        users=users, licenses=licenses, memberships=memberships, environment_users=env_users,
-        roles=roles, records=records,
-    )  # fmt: skip
+    planned = tenant_state.replace(environment_users=env_users, roles=roles, records=records)
     return planned, violations
 
 
 def _tenant_rules(ctx: Context, settled):
-    """The users, licenses and memberships rules: (tenant plan, planned licenses, planned
-    memberships, the _InputRelease that lets their input columns go)."""
+    """The users, licenses and memberships rules: (tenant plan, the state with the planned
+    users, licenses and memberships, the existing environment users, the derivation's
+    UserKeys, the _InputRelease that lets their input columns go)."""
+    state = ctx.state
     tenant = plan_users(ctx)
     inputs = _InputRelease(ctx, settled)
     inputs.done("users")
     release_memory()
     plan_mirror(ctx, tenant)
+    users = conform("users", tenant.users.drop(columns="_key"))
+    existing = _convert_reassigned_stubs(state.environment_users, tenant.reassign_stubs)
+
+    def licenses_then_keys(c: Context):
+        # The licenses rule is the quicker one: the derivation's user keys (they read the
+        # planned users and licenses, no memberships) fill the time left beside memberships.
+        licenses = conform("licenses", plan_licenses(c, tenant))
+        with_licenses = State.conformed({**state.tables, "users": users, "licenses": licenses})
+        return licenses, user_keys(with_licenses, existing)
+
     # Each reads the planned users and refuses rows of its own kind only.
-    licenses, memberships = alongside(
-        ctx, lambda c: plan_licenses(c, tenant), lambda c: plan_memberships(c, tenant)
+    (licenses, keys), memberships = alongside(
+        ctx, licenses_then_keys, lambda c: plan_memberships(c, tenant)
     )
     inputs.done("licenses")
     inputs.done("memberships")
     release_memory()
-    return tenant, licenses, memberships, inputs
+    tenant_state = State.conformed(
+        {
+            **state.tables, "users": users, "licenses": licenses,
+            "memberships": conform("memberships", memberships),
+        }
+    )  # fmt: skip
+    return tenant, tenant_state, existing, keys, inputs
 
 
 class _InputRelease:

@@ -52,21 +52,27 @@ def equal(array: pa.Array, value: str) -> np.ndarray:
 def encode(*arrays: pa.Array) -> tuple[list[np.ndarray], int]:
     """Codes of each of ``arrays`` over one shared dictionary, and its size. Equal texts
     get equal codes; missing is a value of its own (as ``pc.is_in`` matches it)."""
+    codes, dictionary = encoded(*arrays)
+    return codes, len(dictionary)
+
+
+def encoded(*arrays: pa.Array) -> tuple[list[np.ndarray], pa.Array]:
+    """``encode``'s codes, and the dictionary itself: a text's code is its position there."""
     # Arrow's own encoding: hashing every text here (numpy) and checking each against its
     # code's first text costs more than it saves.
-    codes, size = _arrow_codes(pa.chunked_array([a.cast(TEXT) for a in arrays], type=TEXT))
+    codes, dictionary = _arrow_codes(pa.chunked_array([a.cast(TEXT) for a in arrays], type=TEXT))
     bounds = np.cumsum([len(a) for a in arrays])[:-1]
-    return np.split(codes, bounds), size
+    return np.split(codes, bounds), dictionary
 
 
-def _arrow_codes(joined: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+def _arrow_codes(joined: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     encoded = pc.dictionary_encode(joined, null_encoding="encode")
     if not encoded.num_chunks:  # every array empty
-        return np.zeros(0, dtype=np.int64), 0
+        return np.zeros(0, dtype=np.int64), pa.array([], type=TEXT)
     # Arrow drops empty chunks: the codes of all chunks in order.
     chunks = [c.indices.to_numpy() for c in encoded.chunks]  # no nulls: no copy
     codes = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-    return codes, len(encoded.chunks[-1].dictionary)
+    return codes, encoded.chunks[-1].dictionary
 
 
 # A large dictionary is probed through 64-bit hashes of the texts' bytes (numpy) and a

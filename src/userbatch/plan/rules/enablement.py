@@ -16,13 +16,14 @@ from userbatch.frames import as_series, text_array
 from userbatch.plan.concurrent import each
 from userbatch.plan.keys import (
     TEXT,
-    encode,
+    encoded,
     equal,
     first_rows,
     flags,
     fold,
     folded,
     marks,
+    positions,
     repeat,
     scalar,
 )
@@ -109,6 +110,34 @@ def tenant_facts(state: State) -> TenantFacts:
     )
 
 
+@dataclass
+class UserKeys:
+    """The user keys a derivation matches, lower-cased and coded over one dictionary: the
+    tenant users', the holders of an access-granting SKU (R4) and the existing
+    environment users'. Made by ``user_keys`` (the planner makes them while the
+    memberships rule runs); a group's members are coded against the same dictionary."""
+
+    tenant: np.ndarray
+    licensed: np.ndarray
+    old: np.ndarray
+    dictionary: pa.Array
+
+
+def user_keys(state: State, existing: pd.DataFrame) -> UserKeys:
+    """``UserKeys`` of ``state`` (its users, licenses and SKUs) and ``existing``."""
+    # Lower-cased two at a time, then one dictionary for all of them.
+    arrays = each(
+        lambda make: make(),
+        [
+            lambda: folded(state.users["user_principal_name"]),
+            lambda: _licensed_keys(state),
+            lambda: folded(existing["user_name"]),
+        ],
+    )
+    (tenant, licensed, old), dictionary = encoded(*arrays)
+    return UserKeys(tenant, licensed, old, dictionary)
+
+
 def _licensed_keys(state: State) -> pa.Array:
     """Lower-cased UPNs holding an access-granting SKU (R4)."""
     skus, licenses = state.skus, state.licenses
@@ -169,12 +198,15 @@ def derive_environment_users(
     *,
     sync_primary_email: bool = False,
     allow_disable_application_users: bool = False,
+    keys: UserKeys | None = None,
 ) -> pd.DataFrame:
     """The environment_users table for ``state``, keeping every existing one (never removed):
-    the existing ones first and in their order, then the new ones (see ``_Layout``)."""
+    the existing ones first and in their order, then the new ones (see ``_Layout``).
+    ``keys``: ``user_keys(state, existing)`` when made already."""
     existing = state.environment_users if existing is None else existing
     facts = tenant_facts(state)
-    selections = _select(state, facts, existing, allow_disable_application_users)
+    keys = user_keys(state, existing) if keys is None else keys
+    selections = _select(state, facts, existing, keys, allow_disable_application_users)
     if not any(len(s.at) or len(s.orphans) for s in selections):
         return existing.iloc[0:0][list(ENV_USER_COLUMNS)]
     layout = _layout(selections)
@@ -211,21 +243,14 @@ def _layout(selections: list[_Selection]) -> _Layout:
     )
 
 
-def _select(state, facts, existing, allow_disable_apps) -> list[_Selection]:
+def _select(state, facts, existing, keys: UserKeys, allow_disable_apps) -> list[_Selection]:
     groups = state.environments["security_group"]
-    memberships = state.memberships
-    # The user keys this derivation matches, lower-cased two at a time.
-    tenant, licensed, old, members = each(
-        lambda make: make(),
-        [
-            lambda: folded(facts.users["user_principal_name"]),
-            lambda: _licensed_keys(state),
-            lambda: folded(existing["user_name"]),
-            lambda: _group_members(memberships, groups),
-        ],
-    )
-    # One dictionary for every user key this derivation matches.
-    (tenant, licensed, old, *member_codes), size = encode(tenant, licensed, old, *members)
+    tenant, licensed, old = keys.tenant, keys.licensed, keys.old
+    # A member is its position in the keys' dictionary; one absent from it is len(it).
+    size = len(keys.dictionary) + 1
+    member_codes = [
+        positions(members, keys.dictionary) for members in _group_members(state.memberships, groups)
+    ]
     facts.licensed = marks(licensed, size)[tenant]
     # R4: sign-in allowed AND (access-granting SKU OR admin OR no-license mode) AND group.
     entitled = facts.licensed | facts.admin | facts.no_license_mode

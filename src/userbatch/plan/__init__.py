@@ -192,6 +192,7 @@ def _tenant_rules(ctx: Context, settled):
         # The licenses rule is the quicker one: the derivation's user keys (they read the
         # planned users and licenses, no memberships) fill the time left beside memberships.
         licenses = conform("licenses", plan_licenses(c, tenant))
+        release_memory()  # the rule's temporaries, before the keys' (memberships run beside)
         with_licenses = State.conformed({**state.tables, "users": users, "licenses": licenses})
         return licenses, user_keys(with_licenses, existing)
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, rows_at, rows_where, text_array
+from userbatch.frames import as_series, isin, release_memory, rows_at, rows_where, text_array
 from userbatch.plan.codes import (
     code_isin,
     key_codes,
@@ -70,6 +70,7 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
     derived = tenant.membership_removals
     _log(ctx, "remove_member", derived, rule="R7")
     rows, ok, codes, lowered = _resolve(ctx, tenant, current, derived)
+    release_memory()  # the coding's texts and look-ups (licenses are planned beside this)
     catalog = _catalog(ctx)
     action = rows["action"]
     row_pair = codes.pair(codes.row_g, codes.row_m)

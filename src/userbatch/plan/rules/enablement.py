@@ -124,17 +124,13 @@ class UserKeys:
 
 
 def user_keys(state: State, existing: pd.DataFrame) -> UserKeys:
-    """``UserKeys`` of ``state`` (its users, licenses and SKUs) and ``existing``."""
-    # Lower-cased two at a time, then one dictionary for all of them.
-    arrays = each(
-        lambda make: make(),
-        [
-            lambda: folded(state.users["user_principal_name"]),
-            lambda: _licensed_keys(state),
-            lambda: folded(existing["user_name"]),
-        ],
+    """``UserKeys`` of ``state`` (its users, licenses and SKUs) and ``existing``: one at a
+    time (they are made beside another rule, which keeps the other core busy)."""
+    (tenant, licensed, old), dictionary = encoded(
+        folded(state.users["user_principal_name"]),
+        _licensed_keys(state),
+        folded(existing["user_name"]),
     )
-    (tenant, licensed, old), dictionary = encoded(*arrays)
     return UserKeys(tenant, licensed, old, dictionary)
 
 

@@ -12,6 +12,7 @@ import json
 import secrets
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -32,8 +33,9 @@ RUNS = sa.Table(
     sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
     sa.Column("reverts", sa.String),
 )  # fmt: skip
-TRIM_EVERY = 10  # blobs between two release_memory calls (the change log at 1M: 50 blobs)
-BLOB_ROWS = 100_000  # rows per history blob: ~5 MB of Parquet of the change log, ~0.1 GB to build
+TRIM_EVERY = 5  # windows of blobs between two release_memory calls (1M: ~200 blobs)
+BLOBS_AHEAD = 2  # blobs made at a time, one per core
+BLOB_ROWS = 50_000  # rows per history blob: ~2.5 MB of Parquet of the change log, ~50 MB to build
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
     sa.Column("run_id", sa.String, primary_key=True), sa.Column("name", sa.String, primary_key=True),
@@ -89,15 +91,30 @@ def record_run(
     frames = [("changes", changes)]
     for table, (deleted, inserted) in writes.items():
         frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
-    for name, frame in frames:
-        for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS)):
-            part_rows = frame.iloc[start : start + BLOB_ROWS]
-            data = _blob(fill(part_rows, start) if name == "changes" else part_rows)
-            part_name = f"{name}#{part}" if part else name
-            conn.execute(RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data))
-            if part % TRIM_EVERY == TRIM_EVERY - 1:  # freed buffers pile up over many blobs
-                release_memory()
-        release_memory()  # one frame's Parquet buffers, before the next frame's
+    parts = [
+        (name, frame, part, start)
+        for name, frame in frames
+        for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS))
+    ]
+
+    def build(job) -> memoryview:
+        name, frame, _, start = job
+        part_rows = frame.iloc[start : start + BLOB_ROWS]
+        return _blob(fill(part_rows, start) if name == "changes" else part_rows)
+
+    # Blobs are made two at a time (Arrow makes the JSON and the Parquet outside the GIL)
+    # and inserted in order; a few at a time, so only those few are held.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="history") as pool:
+        for at in range(0, len(parts), BLOBS_AHEAD):
+            window = parts[at : at + BLOBS_AHEAD]
+            for (name, _, part, _), data in zip(window, pool.map(build, window), strict=True):
+                part_name = f"{name}#{part}" if part else name
+                conn.execute(
+                    RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data)
+                )
+            if (at // BLOBS_AHEAD) % TRIM_EVERY == TRIM_EVERY - 1:
+                release_memory()  # freed Parquet buffers pile up over many blobs
+    release_memory()
 
 
 def list_runs(store) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import as_series, isin, text_array
+from userbatch.frames import as_series, isin, rows_where, text_array
 from userbatch.plan.concurrent import each
 from userbatch.plan.context import Context, lower
 from userbatch.plan.jsoncol import LazyJson, json_arrays, json_objects
@@ -47,8 +47,8 @@ def plan_users(ctx: Context) -> TenantPlan:
     at = _first_positions(rows["key"], keys)
     action = rows["action"]
     upsert = pending & action.eq("upsert").to_numpy()
-    creates, reassign = _check_creates(ctx, rows[upsert & (at < 0)])
-    updates, at_updates = rows[upsert & (at >= 0)], at[upsert & (at >= 0)]
+    creates, reassign = _check_creates(ctx, rows_where(rows, upsert & (at < 0)))
+    updates, at_updates = rows_where(rows, upsert & (at >= 0)), at[upsert & (at >= 0)]
     frame = ctx.frames["users"]
     base = {c: text_array(current[c]) for c in current.columns}
     where = pa.array(at_updates)
@@ -59,9 +59,9 @@ def plan_users(ctx: Context) -> TenantPlan:
     users = _planned(base, text_array(keys), at_updates, updated, creates["key"], created)
     tenant = TenantPlan(users=users, reassign_stubs=reassign)
     disable = pending & action.eq("disable").to_numpy()
-    _refuse_missing_disables(ctx, rows[disable & (at < 0)])
-    _delete(ctx, tenant, rows[pending & action.eq("delete").to_numpy()], current)
-    _disable(ctx, tenant, rows[disable & (at >= 0)])
+    _refuse_missing_disables(ctx, rows_where(rows, disable & (at < 0)))
+    _delete(ctx, tenant, rows_where(rows, pending & action.eq("delete").to_numpy()), current)
+    _disable(ctx, tenant, rows_where(rows, disable & (at >= 0)))
     return tenant
 
 
@@ -169,7 +169,7 @@ def _updates(ctx: Context, rows: pd.DataFrame, old: dict, inputs: dict) -> dict:
             change="update_user", entity="user", key=rows["key"][touched], kind="users",
             before=as_series(json_arrays(FIELDS, [old[f].take(pick) for f in FIELDS], include), index),
             after=as_series(json_arrays(FIELDS, [new[f].take(pick) for f in FIELDS], include), index),
-            rows=rows[touched],
+            rows=rows_where(rows, touched),
         )  # fmt: skip
     return {f: (new[f], c) for f, c in zip(FIELDS, changed, strict=True)}
 

@@ -60,3 +60,4 @@ def test_rows_that_caused_changes_are_found_by_position_or_by_number():
     # Row numbers that are not the frame's positions are matched by value.
     assert _rows_hit(pd.Series([5, 7, 9]), [7.0]).tolist() == [False, True, False]
     assert _rows_hit(pd.Series([], dtype=object), []).tolist() == []
+    assert _rows_hit(pd.Series(range(3)), [5]).tolist() == [False, False, False]

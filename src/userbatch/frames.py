@@ -73,7 +73,8 @@ def take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
 
 
 def rows_where(frame: pd.DataFrame, mask) -> pd.DataFrame:
-    """``frame[mask]`` (a boolean array): Arrow text columns are filtered chunk by chunk.
+    """``frame[mask]`` for a numpy boolean array (by position: a boolean Series is not
+    aligned on the index here): Arrow text columns are filtered chunk by chunk.
     pandas takes rows of a chunked column by joining its chunks first, for each column
     however few rows it keeps (a few rows of 2M memberships' 8 columns: 0.1 s)."""
     mask = np.asarray(mask, dtype=bool)

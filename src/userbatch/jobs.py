@@ -135,6 +135,9 @@ def run_plan(
     command = "apply" if apply else "plan"
     report_dir = _report_dir(report_dir, command, emit, emit_rows)
     store = Store.open(state)
+    # A process running several jobs (a service, tests, the bench) starts each one with the
+    # pages the last one freed handed back, not with its holes in the heap.
+    release_memory()
     # The store loads while the inputs are validated (the read keeps both cores busy); the
     # plan stage waits for whatever of the load is left.
     loading = []
@@ -142,14 +145,13 @@ def run_plan(
         validation = read_and_validate(
             inputs, read or ReadOptions(), timer, on_read=lambda: loading.append(store.start_load())
         )
-    except BaseException:
+        started = timer.begin("plan")
+        current, fingerprint = loading[0].result()
+    except BaseException:  # a bad input, or Ctrl-C: the load is given up
         for load in loading:
             load.cancel()
         raise
-    loading = loading[0]
     validated = validation.exit_code(options.strict)
-    started = timer.begin("plan")
-    current, fingerprint = loading.result()
     # Handed over: the planner lets the input columns go once its rules have read them.
     plan = make_plan(validation.take_frames(), current, options)
     timer.stage("plan", started)

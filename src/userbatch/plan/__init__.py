@@ -297,8 +297,10 @@ def _rows_hit(rows: pd.Series, caused) -> np.ndarray:
     """Which of ``rows`` (a kind frame's ``_row``) are among ``caused``: by position when
     ``_row`` numbers the frame's rows in order (as ``_prepare`` made it), else by value."""
     numbers = pd.to_numeric(rows, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    if len(numbers) and (numbers == np.arange(len(numbers))).all():
+    caused = np.asarray(caused, dtype=np.int64)
+    in_frame = not len(caused) or (caused.min() >= 0 and caused.max() < len(numbers))
+    if len(numbers) and in_frame and (numbers == np.arange(len(numbers))).all():
         hit = np.zeros(len(numbers), dtype=bool)
-        hit[np.asarray(caused, dtype=np.int64)] = True
+        hit[caused] = True
         return hit
     return isin(rows, pd.Series(caused, dtype="float64")).to_numpy()

@@ -48,6 +48,7 @@ CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 Mi
 READ_BATCH_ROWS = 25_000
 CSV_BLOCK_BYTES = 1 << 20  # several blocks per chunk: Arrow parses them on both cores
 RELEASE_BYTES = 1 << 25  # text parsed between two hand-backs of the parser's scratch
+CANCEL_WAIT_S = 10  # how long a cancelled load is waited for
 QUEUED_CHUNKS = 2  # chunks fetched ahead of the parser: more evens out their times, holds text
 NEWLINE = ord("\n")
 FIRST_ROWID = -(2**63)  # below every rowid
@@ -248,9 +249,11 @@ class PendingLoad:
         return value
 
     def cancel(self) -> None:
+        """Stop the load at its next chunk and wait for it a while (a daemon thread: one
+        still waiting on a locked store does not hold the interpreter's exit)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=CANCEL_WAIT_S)
         self._outcome = None
 
 

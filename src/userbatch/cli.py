@@ -238,7 +238,7 @@ def _run_plan(
         result = jobs.run_plan(
             inputs, state=state, read=read, options=_options(kw), report_dir=kw["report_dir"],
             apply=apply, check=check, confirm=_confirm(yes) if apply else None, out=out, emit=emit,
-            emit_rows=emit_rows,
+            emit_rows=emit_rows, keep_current=False,
         )  # fmt: skip
     return _show(result, inputs, kw["verbose"], apply)
 

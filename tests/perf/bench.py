@@ -104,9 +104,10 @@ def timed_run(workdir: Path, state: Path, name: str, apply: bool) -> tuple[dict,
     """run_plan once; return its stage timings, its wall time and its JobResult."""
     RecordingTimer.made.clear()
     started = time.perf_counter()
-    result = jobs.run_plan(
-        [workdir / "inputs"], state=state, report_dir=workdir / name, apply=apply
-    )
+    result = jobs.run_plan(  # as the CLI calls it
+        [workdir / "inputs"], state=state, report_dir=workdir / name, apply=apply,
+        keep_current=False,
+    )  # fmt: skip
     wall = time.perf_counter() - started
     return dict(RecordingTimer.made[-1].timings), wall, result
 

@@ -44,7 +44,7 @@ class Plan:
     frames: dict[str, pd.DataFrame]  # kind frames with outcome changed/unchanged/…
     changes: pd.DataFrame  # CHANGE_COLUMNS (+ internal _kind, _row)
     problems: Problems
-    current: State
+    current: State | None  # None once run_plan(keep_current=False) is past its guard
     planned: State
     writes: dict
     # Per kind, the refused rows with every input column (errors/<kind>.csv): ``frames``

@@ -10,10 +10,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from userbatch.frames import isin
+from userbatch.frames import isin, release_memory
 from userbatch.plan.concurrent import each
 from userbatch.state.model import TABLES, State
 
+RELEASE_ROWS = 100_000  # a table this large hands its compared cells back before the next one
 _MISSING = "\x00"  # stands for a missing cell in joined keys; no cell holds it
 _SEPARATOR = "\x1f"
 
@@ -172,4 +173,6 @@ def table_writes(current: State, planned: State) -> dict[str, tuple[pd.DataFrame
         if gone_mask.any() or added_mask.any():
             # A changed row is deleted by its old key and inserted anew.
             writes[name] = (_rows(old, gone_mask), _rows(new, added_mask))
+        if len(new) >= RELEASE_ROWS:  # the compared cells, before the next table's
+            release_memory()
     return writes

@@ -243,7 +243,7 @@ class PendingLoad:
         if self._thread is None:
             return self._load(self._stop)
         self._thread.join()
-        done, value = self._outcome
+        (done, value), self._outcome = self._outcome, None  # the caller holds the state
         if not done:
             raise value
         return value

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.engine.helpers import make_store, run
+from userbatch import jobs
 from userbatch.cli import cli
 from userbatch.errors import FatalError
 from userbatch.state import store as store_module
@@ -90,3 +91,15 @@ def test_a_plan_after_a_background_load_reads_the_stored_users(tmp_path):
     state = make_store(tmp_path, users="user_principal_name,display_name\nann@contoso.example,A\n")
     result = run(tmp_path, state, users=USERS)
     assert result.plan.changes["change"].tolist() == ["update_user"]
+
+
+def test_the_cli_lets_the_loaded_state_go_and_reports_the_same(tmp_path):
+    state = make_store(tmp_path, users="user_principal_name,display_name\nann@contoso.example,A\n")
+    kept = run(tmp_path, state, users=USERS, name="kept", apply=False)
+    folder = tmp_path / "in-kept"
+    let_go = jobs.run_plan(
+        [folder / "users.csv"], state=state, report_dir=tmp_path / "let-go", keep_current=False
+    )
+    assert kept.plan.current is not None and let_go.plan.current is None
+    for name in ("changes.csv", "results.csv", "problems.csv"):
+        assert (kept.report_dir / name).read_bytes() == (let_go.report_dir / name).read_bytes()

@@ -83,8 +83,8 @@ def record_run(
     conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None
 ) -> None:
     """Store a run, its changes and its writes (``{table: (deleted rows, inserted rows)}``).
-    A frame goes in blobs of BLOB_ROWS rows (``name``, ``name#1``, …), built and inserted one
-    at a time: the change log alone is ~250 MB of Parquet at 1M users. ``fill_after(rows,
+    A frame goes in blobs of BLOB_ROWS rows (``name``, ``name#1``, …), a few built at a time
+    and inserted in order: the change log alone is ~250 MB of Parquet at 1M users. ``fill_after(rows,
     start)`` makes the ``after`` texts the plan left to be made (Plan.lazy)."""
     fill = fill_after or (lambda part, start: part)
     conn.execute(RUNS.insert().values(**run, finished_at=now()))

@@ -94,10 +94,8 @@ def _rebuilt(frame: pd.DataFrame, index: pd.Index, arrow, rows) -> pd.DataFrame:
         if isinstance(values.array, pd.arrays.ArrowStringArray):
             picked = pd.Series(arrow(values.array._pa_array), dtype=values.dtype)
             columns[column] = picked.set_axis(index)
-        elif rows.dtype == bool:
-            columns[column] = values[rows]
         else:
-            columns[column] = values.iloc[rows]
+            columns[column] = values.iloc[rows]  # positions or a boolean mask alike
     return pd.DataFrame(columns, index=index, columns=frame.columns)
 
 

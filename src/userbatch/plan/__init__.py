@@ -279,13 +279,14 @@ def _drop_converted_stub_roles(ctx: Context, roles: pd.DataFrame, reassign) -> p
 def _settle_outcomes(frames: dict[str, pd.DataFrame], changes: pd.DataFrame) -> None:
     """Rows still pending are changed when they caused a change, else unchanged."""
     kinds = changes["_kind"].astype("category")
+    kind_codes = kinds.cat.codes.to_numpy()
     row = changes["_row"].astype("Int64").array
     of_row = np.where(row.isna(), -1, row.to_numpy(dtype="int64", na_value=-1))
     for kind, frame in frames.items():
         outcome = text_array(frame["outcome"])
         pending = equal(outcome, PENDING)
         code = kinds.cat.categories.get_indexer([kind])[0]
-        caused = of_row[(kinds.cat.codes.to_numpy() == code) & (of_row >= 0)] if code >= 0 else []
+        caused = of_row[(kind_codes == code) & (of_row >= 0)] if code >= 0 else []
         hit = _rows_hit(frame["_row"], caused)
         outcome = pc.if_else(pa.array(pending & hit), scalar("changed"), outcome)
         outcome = pc.if_else(pa.array(pending & ~hit), scalar("unchanged"), outcome)

@@ -147,7 +147,7 @@ def _group_members(memberships: pd.DataFrame, groups: pd.Series) -> list[pa.Arra
     """Per environment security group (in order, none skipped), its members lower-cased."""
     if not groups.notna().any():
         return []
-    # Each column made one Arrow array once: a chunked column is copied by ``text``.
+    # Each column made one Arrow array once: ``text_array`` joins a chunked column's chunks.
     group_keys = folded(memberships["group"])
     member = text_array(memberships["member"])
     return [

@@ -12,7 +12,7 @@ from userbatch.errors import FatalError
 from userbatch.frames import isin, lookup, release_memory
 from userbatch.passwords import password_array
 from userbatch.plan import Plan
-from userbatch.state.history import record_run
+from userbatch.state.history import RunBlobs
 from userbatch.state.store import META, Store
 
 
@@ -67,15 +67,21 @@ def apply_plan(
         now = now.value if now else None
         if expected_fingerprint is not None and now != expected_fingerprint:
             raise FatalError("the store changed since this plan was made; plan again")
-        store.write(plan.writes, conn)
-        if run is not None:
-            record_run(
-                conn,
+        if run is None:
+            store.write(plan.writes, conn)
+        else:
+            # The history is made while the store is written, and goes in the same transaction.
+            history = RunBlobs(
                 {**run, "fingerprint_before": before},
                 plan.report_changes(),
                 plan.writes,
                 fill_after=plan.lazy.fill,
             )
+            try:
+                store.write(plan.writes, conn, between=lambda: history.insert_ready(conn))
+                history.finish(conn)
+            finally:
+                history.cancel()
     after = store.fingerprint()
     if run is not None:
         store.set_run_fingerprint(run["run_id"], after)

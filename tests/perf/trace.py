@@ -32,7 +32,7 @@ TRACED = {
         "release_memory",
     ],
     "userbatch.plan.changes": ["ChangeLog.frame"],
-    "userbatch.apply": ["credentials_for", "record_run"],
+    "userbatch.apply": ["credentials_for", "RunBlobs.finish"],
     "userbatch.reports": ["write_csv", "errors_tables", "write_report_xlsx"],
 }  # fmt: skip
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import secrets
 import socket
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -33,8 +34,8 @@ RUNS = sa.Table(
     sa.Column("fingerprint_before", sa.String), sa.Column("fingerprint_after", sa.String),
     sa.Column("reverts", sa.String),
 )  # fmt: skip
-TRIM_EVERY = 5  # windows of blobs between two release_memory calls (1M: ~200 blobs)
-BLOBS_AHEAD = 2  # blobs made at a time, one per core
+TRIM_EVERY = 10  # blobs inserted between two release_memory calls (1M: ~220 blobs)
+BLOBS_AHEAD = 2  # blobs made and waiting to be inserted
 BLOB_ROWS = 50_000  # rows per history blob: ~2.5 MB of Parquet of the change log, ~50 MB to build
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
@@ -79,42 +80,90 @@ def _frame(parts: list[bytes]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def record_run(
-    conn: sa.Connection, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None
-) -> None:
-    """Store a run, its changes and its writes (``{table: (deleted rows, inserted rows)}``).
-    A frame goes in blobs of BLOB_ROWS rows (``name``, ``name#1``, …), a few built at a time
-    and inserted in order: the change log alone is ~250 MB of Parquet at 1M users. ``fill_after(rows,
+class RunBlobs:
+    """A run's history, made while the store is written. A frame goes in blobs of BLOB_ROWS
+    rows (``name``, ``name#1``, …): the change log alone is ~250 MB of Parquet at 1M users.
+
+    The blobs are made on a thread of their own, BLOBS_AHEAD at most waiting, and the
+    connection's thread inserts the ready ones whenever it calls ``insert_ready`` (between
+    the store's write statements: Arrow makes the JSON and the Parquet mostly outside the
+    GIL, while binding rows holds it) and the rest, and the run itself, at ``finish``. ``fill_after(rows,
     start)`` makes the ``after`` texts the plan left to be made (Plan.lazy)."""
-    fill = fill_after or (lambda part, start: part)
-    conn.execute(RUNS.insert().values(**run, finished_at=now()))
-    frames = [("changes", changes)]
-    for table, (deleted, inserted) in writes.items():
-        frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
-    parts = [
-        (name, frame, part, start)
-        for name, frame in frames
-        for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS))
-    ]
 
-    def build(job) -> memoryview:
-        name, frame, _, start = job
-        part_rows = frame.iloc[start : start + BLOB_ROWS]
-        return _blob(fill(part_rows, start) if name == "changes" else part_rows)
+    def __init__(self, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None) -> None:
+        self.run = run
+        frames = [("changes", changes)]
+        for table, (deleted, inserted) in writes.items():
+            frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
+        self._parts = [
+            (f"{name}#{part}" if part else name, frame, start, name == "changes")
+            for name, frame in frames
+            for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS))
+        ]
+        self._fill = fill_after or (lambda part, start: part)
+        self._ready: queue.Queue = queue.Queue(maxsize=BLOBS_AHEAD)
+        self._stop = threading.Event()
+        self._inserted, self._done = 0, False
+        # A daemon: an interpreter leaving on an error does not wait for the blobs.
+        self._thread = threading.Thread(target=self._make, name="history", daemon=True)
+        self._thread.start()
 
-    # Blobs are made two at a time (Arrow makes the JSON and the Parquet outside the GIL)
-    # and inserted in order; a few at a time, so only those few are held.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="history") as pool:
-        for at in range(0, len(parts), BLOBS_AHEAD):
-            window = parts[at : at + BLOBS_AHEAD]
-            for (name, _, part, _), data in zip(window, pool.map(build, window), strict=True):
-                part_name = f"{name}#{part}" if part else name
+    def _make(self) -> None:
+        try:
+            for name, frame, start, lazy in self._parts:
+                if self._stop.is_set():
+                    return
+                rows = frame.iloc[start : start + BLOB_ROWS]
+                self._put((name, _blob(self._fill(rows, start) if lazy else rows)))
+                del rows
+            self._put(None)
+        except BaseException as exc:  # handed to the inserting thread
+            self._put(exc)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def insert_ready(self, conn: sa.Connection, wait: bool = False) -> None:
+        """Insert the blobs made so far (``wait``: every blob, waiting for them)."""
+        while not self._done:
+            try:
+                item = self._ready.get(block=wait)
+            except queue.Empty:
+                return
+            if item is None:
+                self._done = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                name, data = item
                 conn.execute(
-                    RUN_BLOBS.insert().values(run_id=run["run_id"], name=part_name, data=data)
+                    RUN_BLOBS.insert().values(run_id=self.run["run_id"], name=name, data=data)
                 )
-            if (at // BLOBS_AHEAD) % TRIM_EVERY == TRIM_EVERY - 1:
-                release_memory()  # freed Parquet buffers pile up over many blobs
-    release_memory()
+                self._inserted += 1
+                if self._inserted % TRIM_EVERY == 0:
+                    release_memory()  # freed Parquet buffers pile up over many blobs
+
+    def finish(self, conn: sa.Connection) -> None:
+        """Insert the rest of the blobs, waiting for them, and the run."""
+        self.insert_ready(conn, wait=True)
+        self._thread.join()
+        conn.execute(RUNS.insert().values(**self.run, finished_at=now()))
+        release_memory()
+
+    def cancel(self) -> None:
+        """Stop making blobs (the write failed, or they are all in) and let them go."""
+        self._stop.set()
+        while True:
+            try:
+                self._ready.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=10)
 
 
 def list_runs(store) -> pd.DataFrame:

@@ -14,7 +14,6 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ WRITE_CACHE_KIB = 16384
 ROWS_PER_INSERT = 64
 MAX_BOUND = 999
 CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 MiB
+SAMPLE_ROWS = 4096  # rows that tell whether a column repeats its values
 # Rows read and parsed at a time: the chunk's text (~6 MB of users) and the parser's scratch
 # are what a load holds above the frames (1M users, peak over the RSS after the load:
 # +125 MiB at 100k rows a chunk, +45 MiB at 25k; CPU the same).
@@ -204,15 +204,19 @@ class Store:
                 conn.execute(table.delete())
                 _insert(conn, name, state.tables[name])
 
-    def write(self, writes: dict[str, tuple[pd.DataFrame, pd.DataFrame]], conn=None) -> None:
-        """Apply ``{table: (rows to delete by key, rows to insert)}`` in one transaction."""
+    def write(
+        self, writes: dict[str, tuple[pd.DataFrame, pd.DataFrame]], conn=None, between=None
+    ) -> None:
+        """Apply ``{table: (rows to delete by key, rows to insert)}`` in one transaction;
+        ``between()`` is called between its statements' chunks (on this connection's
+        thread: it may run statements of its own)."""
         if conn is None:
             with self.transaction() as conn:
-                self.write(writes, conn)
+                self.write(writes, conn, between)
             return
         for name, (deletes, inserts) in writes.items():
-            _delete_keys(conn, name, deletes)
-            _insert(conn, name, inserts)
+            _delete_keys(conn, name, deletes, between)
+            _insert(conn, name, inserts, between)
             release_memory()  # a table's row tuples and sort order, before the next one's
 
 
@@ -505,24 +509,52 @@ def _read_rows(conn: sa.Connection, name: str) -> pd.DataFrame:
     return pd.DataFrame({c: _column(name, c, v) for c, v in zip(columns, data, strict=True)})
 
 
-def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[list[tuple]]:
-    """The rows as tuples in primary-key order, CHUNK_CELLS cells at a time; missing values
-    of the ``blank`` columns as "".
+def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[np.ndarray]:
+    """The rows in primary-key order, CHUNK_CELLS cells at a time, as 2-D arrays of the
+    Python values the driver binds; missing values of the ``blank`` columns as "".
 
     Key order puts neighbouring writes on the same index pages (users at 300k: executemany
     2.5 s -> 1.6 s of CPU) and is the order a later load reads them back in; chunks keep
-    only that many Python objects alive, not the whole write's (GiBs at 1M users)."""
+    only that many Python objects alive, not the whole write's (GiBs at 1M users). A column
+    that repeats its values makes one Python object per distinct value, not one per cell."""
     order = pc.sort_indices(table.select(list(key)), sort_keys=[(k, "ascending") for k in key])
     order = order.to_numpy()
+    repeating = {i for i, column in enumerate(table.columns) if _repeats(column)}
     batches = table.to_batches()
     step = max(1, CHUNK_CELLS // max(1, table.num_columns))
     for start in range(0, len(order), step):
         chunk = _gathered(batches, order[start : start + step])
-        columns = (
-            pc.fill_null(column, "") if i in blank else column
-            for i, column in enumerate(chunk.columns)
-        )
-        yield list(zip(*(column.to_pylist() for column in columns), strict=True))
+        cells = np.empty((chunk.num_rows, chunk.num_columns), dtype=object)
+        for i, column in enumerate(chunk.columns):
+            if i in blank:
+                column = pc.fill_null(column, "")
+            cells[:, i] = _objects(column, i in repeating)
+        yield cells
+
+
+def _repeats(column: pa.ChunkedArray) -> bool:
+    """Whether a text column's first rows hold few distinct values (names, phone numbers and
+    addresses are mostly distinct; statuses, countries and departments are not)."""
+    if not _is_text(column.type):
+        return False
+    sample = column.slice(0, SAMPLE_ROWS)
+    return pc.count_distinct(sample).as_py() * 4 <= len(sample)
+
+
+def _objects(column: pa.Array, repeating: bool) -> np.ndarray:
+    """A column's values as Python objects (None where missing): text by Arrow's conversion
+    to numpy, a repeating column's by its dictionary (one object per distinct value)."""
+    if not _is_text(column.type):
+        return np.array(column.to_pylist() + [None], dtype=object)[:-1]  # no numpy scalars
+    if not repeating:
+        return column.to_numpy(zero_copy_only=False)
+    encoded = column.dictionary_encode()
+    values = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+    return values[encoded.indices.fill_null(len(values) - 1).to_numpy()]
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _gathered(batches: list[pa.RecordBatch], rows: np.ndarray) -> pa.RecordBatch:
@@ -544,18 +576,18 @@ def _blankable(table: pa.Table) -> set[int]:
     return {
         i
         for i, column in enumerate(table.columns)
-        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
-        and column.null_count
-        and not pc.any(pc.equal(column, "")).as_py()
+        if _is_text(column.type) and column.null_count and not pc.any(pc.equal(column, "")).as_py()
     }
 
 
-def _executemany(conn: sa.Connection, statements: Iterator[tuple[str, list]]) -> None:
-    """Run each (statement, rows) for its rows."""
+def _executemany(conn: sa.Connection, statements: Iterator[tuple[str, list]], between=None) -> None:
+    """Run each (statement, rows) for its rows, ``between()`` after each."""
     cursor = conn.connection.cursor()
     try:
         for sql, rows in statements:
             cursor.executemany(sql, rows)
+            if between is not None:
+                between()
     finally:
         cursor.close()
 
@@ -564,7 +596,7 @@ def _arrow(frame: pd.DataFrame, columns) -> pa.Table:
     return pa.Table.from_pandas(frame.reindex(columns=list(columns)), preserve_index=False)
 
 
-def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
+def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame, between=None) -> None:
     if frame is None or frame.empty:
         return
     columns, key = TABLES[name]
@@ -580,27 +612,29 @@ def _insert(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
     values = ", ".join(f"NULLIF({m}, '')" if i in blank else m for i, m in enumerate(marks))
     insert = f"INSERT INTO {_quote(conn, name)} ({', '.join(_quote(conn, c) for c in columns)})"
     per = max(1, min(ROWS_PER_INSERT, MAX_BOUND // len(columns)))
-    _executemany(conn, _grouped(insert, values, per, _row_chunks(table, key, blank)))
+    _executemany(conn, _grouped(insert, values, per, _row_chunks(table, key, blank)), between)
 
 
 def _grouped(insert: str, values: str, per: int, chunks) -> Iterator[tuple[str, list]]:
-    """(statement, rows) for each chunk: ``per`` rows a statement, flattened into one
-    tuple, then the rows left over one a statement."""
+    """(statement, rows) for each chunk of cells: ``per`` rows a statement, flattened into
+    one sequence, then the rows left over one a statement."""
     one = f"{insert} VALUES ({values})"
     many = f"{insert} VALUES " + ", ".join([f"({values})"] * per)
-    for rows in chunks:
-        full = len(rows) // per * per if per > 1 else 0
+    for cells in chunks:
+        rows, width = cells.shape
+        full = rows // per * per if per > 1 else 0
         if full:
-            yield many, [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
-        if full < len(rows):
-            yield one, rows[full:]
+            yield many, cells[:full].reshape(-1, per * width).tolist()
+        if full < rows:
+            yield one, cells[full:].tolist()
 
 
-def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame) -> None:
+def _delete_keys(conn: sa.Connection, name: str, keys: pd.DataFrame, between=None) -> None:
     if keys is None or keys.empty:
         return
     _, key = TABLES[name]
     marks = _placeholders(conn, len(key)).split(", ")
     where = " AND ".join(f"{_quote(conn, c)} = {m}" for c, m in zip(key, marks, strict=True))
     sql = f"DELETE FROM {_quote(conn, name)} WHERE {where}"
-    _executemany(conn, ((sql, rows) for rows in _row_chunks(_arrow(keys, key), key)))
+    chunks = _row_chunks(_arrow(keys, key), key)
+    _executemany(conn, ((sql, cells.tolist()) for cells in chunks), between)

@@ -142,12 +142,14 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
     """Run the rules: the planned state (None when R10 refuses rows) and R10's violations.
     ``settled()`` is called once R10 holds."""
     state = ctx.state
-    tenant, tenant_state, existing, keys, inputs = _tenant_rules(ctx, settled)
+    tenant, tenant_state, existing, (keys, members), inputs = _tenant_rules(ctx, settled)
     env_users = derive_environment_users(
         tenant_state, existing,
         sync_primary_email=ctx.options.sync_primary_email,
-        allow_disable_application_users=ctx.options.allow_disable_application_users, keys=keys,
+        allow_disable_application_users=ctx.options.allow_disable_application_users,
+        keys=keys, members=members,
     )  # fmt: skip
+    del members
     violations = pd.DataFrame() if inputs.early else r10_violations(ctx, env_users)
     if not violations.empty:
         return None, violations
@@ -178,7 +180,7 @@ def _planned_state(ctx: Context, settled) -> tuple[State | None, pd.DataFrame]:
 def _tenant_rules(ctx: Context, settled):
     """The users, licenses and memberships rules: (tenant plan, the state with the planned
     users, licenses and memberships, the existing environment users, the derivation's
-    UserKeys, the _InputRelease that lets their input columns go)."""
+    UserKeys and GroupMembers, the _InputRelease that lets their input columns go)."""
     state = ctx.state
     tenant = plan_users(ctx)
     inputs = _InputRelease(ctx, settled)
@@ -197,7 +199,7 @@ def _tenant_rules(ctx: Context, settled):
         return licenses, user_keys(with_licenses, existing)
 
     # Each reads the planned users and refuses rows of its own kind only.
-    (licenses, keys), memberships = alongside(
+    (licenses, keys), (memberships, members) = alongside(
         ctx, licenses_then_keys, lambda c: plan_memberships(c, tenant)
     )
     inputs.done("licenses")
@@ -209,7 +211,7 @@ def _tenant_rules(ctx: Context, settled):
             "memberships": conform("memberships", memberships),
         }
     )  # fmt: skip
-    return tenant, tenant_state, existing, keys, inputs
+    return tenant, tenant_state, existing, (keys, members), inputs
 
 
 class _InputRelease:

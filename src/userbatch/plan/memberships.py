@@ -27,6 +27,7 @@ from userbatch.plan.codes import (
 from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import LazyJson, json_objects
 from userbatch.plan.keys import folded
+from userbatch.plan.rules.enablement import GroupMembers
 from userbatch.plan.users import TenantPlan
 
 ROW_COLUMNS = (
@@ -64,8 +65,9 @@ class Codes:
         return code_isin(values, candidates, self.pair_size)
 
 
-def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
-    """The planned memberships table: user members lower-cased, group members by name."""
+def plan_memberships(ctx: Context, tenant: TenantPlan) -> tuple[pd.DataFrame, GroupMembers]:
+    """The planned memberships table (user members lower-cased, group members by name) and
+    its rows' codes for the derivation of environment users."""
     current = ctx.state.memberships
     derived = tenant.membership_removals
     _log(ctx, "remove_member", derived, rule="R7")
@@ -104,7 +106,17 @@ def plan_memberships(ctx: Context, tenant: TenantPlan) -> pd.DataFrame:
         }
     )
     _r5_nested(ctx, rows, ok, new, codes, kept, current, lowered)
-    return planned
+    users = len(tenant.users)  # m codes below this are planned users' positions
+
+    def user(m: np.ndarray) -> np.ndarray:
+        return np.where((m >= 0) & (m < users), m, -1).astype(np.int32)
+
+    members = GroupMembers(
+        groups=codes.groups,
+        group=np.concatenate([codes.stored_g[kept], codes.row_g[at]]).astype(np.int32),
+        user=np.concatenate([user(codes.stored_m[kept]), user(codes.row_m[at])]),
+    )
+    return planned, members
 
 
 def _catalog(ctx: Context) -> pd.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas.testing as pdt
+import pytest
 
 from tests.engine.helpers import make_store, run
 from userbatch import jobs
@@ -41,3 +42,25 @@ def test_history_split_in_many_blobs_reads_back_and_reverts(tmp_path, monkeypatc
     assert sorted(inserted["user_principal_name"]) == [f"u{i}@contoso.example" for i in range(7)]
     assert jobs.run_revert(run_id, state=state, report_dir=tmp_path / "rv").applied
     assert _store_rows(state) == before
+
+
+def test_a_history_that_cannot_be_made_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    """The history is made beside the store writes, in the same transaction: a blob that
+    fails to build rolls every write back, and no run is recorded."""
+    monkeypatch.setattr(history, "BLOB_ROWS", 2)
+    state = make_store(tmp_path)
+    before = _store_rows(state)
+    made = []
+
+    def failing_blob(frame):
+        if len(made) == 3:
+            raise RuntimeError("disk full while making the history")
+        made.append(frame)
+        return real_blob(frame)
+
+    real_blob = history._blob
+    monkeypatch.setattr(history, "_blob", failing_blob)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(tmp_path, state, apply=True, **ONBOARD)
+    assert _store_rows(state) == before
+    assert jobs.history(state).empty

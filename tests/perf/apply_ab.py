@@ -3,9 +3,11 @@
     python tests/perf/apply_ab.py /tmp/b1m --fresh /tmp/b1m-state-fresh.db --reps 2
 
 DIR is a tenant kept by ``bench.py --keep`` (DIR/inputs); ``--fresh`` a copy of its store
-taken before any apply (bench's apply run changes DIR/state.db). The plan is made once, as
-the CLI makes it, then each repetition applies it to a new copy and prints the apply's
-wall and CPU seconds, Store.write's share, and the peak RSS during the apply. To compare
+taken before any apply (bench's apply run changes DIR/state.db, which this overwrites with
+``--fresh``). The plan is made once, as the CLI makes it, then each repetition applies it
+to a new copy and prints the apply's wall and CPU seconds, Store.write's share (it inserts
+the history blobs too, since they are made beside it: compare the apply's total between
+builds), and the peak RSS during the apply. To compare
 two builds on this noisy machine, run this from each checkout in turn (``--src``) and
 compare the best of each.
 """

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from userbatch.frames import as_series, isin, release_memory, rows_at, rows_where, text_array
 from userbatch.plan.codes import (
+    GroupMembers,
     code_isin,
     key_codes,
     lowered_codes,
@@ -27,7 +28,6 @@ from userbatch.plan.codes import (
 from userbatch.plan.context import Context, lower, name_catalog
 from userbatch.plan.jsoncol import LazyJson, json_objects
 from userbatch.plan.keys import folded
-from userbatch.plan.rules.enablement import GroupMembers
 from userbatch.plan.users import TenantPlan
 
 ROW_COLUMNS = (

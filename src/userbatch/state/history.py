@@ -35,7 +35,7 @@ RUNS = sa.Table(
     sa.Column("reverts", sa.String),
 )  # fmt: skip
 TRIM_EVERY = 10  # blobs inserted between two release_memory calls (1M: ~220 blobs)
-BLOBS_AHEAD = 2  # blobs made and waiting to be inserted
+BLOBS_AHEAD = 2  # blobs made and waiting to be inserted (one more may wait to join them)
 BLOB_ROWS = 50_000  # rows per history blob: ~2.5 MB of Parquet of the change log, ~50 MB to build
 RUN_BLOBS = sa.Table(
     "run_blobs", metadata,
@@ -87,7 +87,8 @@ class RunBlobs:
     The blobs are made on a thread of their own, BLOBS_AHEAD at most waiting, and the
     connection's thread inserts the ready ones whenever it calls ``insert_ready`` (between
     the store's write statements: Arrow makes the JSON and the Parquet mostly outside the
-    GIL, while binding rows holds it) and the rest, and the run itself, at ``finish``. ``fill_after(rows,
+    GIL, while binding rows holds it) and the rest, and the run itself (``finished_at``:
+    when its history is in), at ``finish``. ``fill_after(rows,
     start)`` makes the ``after`` texts the plan left to be made (Plan.lazy)."""
 
     def __init__(self, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None) -> None:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from userbatch.frames import as_series, text_array
+from userbatch.plan.codes import GroupMembers
 from userbatch.plan.concurrent import each
 from userbatch.plan.keys import (
     TEXT,
@@ -121,25 +122,6 @@ class UserKeys:
     licensed: np.ndarray
     old: np.ndarray
     dictionary: pa.Array
-
-
-@dataclass
-class GroupMembers:
-    """The planned memberships as the memberships rule coded them, so the derivation does
-    not fold and look up every member again (1M users: ~0.6 s): per row its lower-cased
-    group (a position in ``groups``) and its member's position among the planned tenant
-    users (-1: a group, or no planned user)."""
-
-    groups: pa.Array
-    group: np.ndarray
-    user: np.ndarray
-
-    def users_of(self, group: str) -> np.ndarray:
-        """Positions of the planned users who are direct members of ``group``."""
-        found = pc.index_in(pa.array([group.lower()], TEXT), value_set=self.groups)[0].as_py()
-        if found is None:
-            return np.empty(0, dtype=np.int64)
-        return self.user[(self.group == found) & (self.user >= 0)].astype(np.int64)
 
 
 def user_keys(state: State, existing: pd.DataFrame) -> UserKeys:

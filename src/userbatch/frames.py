@@ -116,6 +116,11 @@ def by_chunk(lengths, positions: np.ndarray) -> tuple[list[tuple[int, np.ndarray
     return groups, back
 
 
+def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type is text (string or large_string)."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def release_memory() -> None:
     """Hand memory Arrow freed back to the system (the pool keeps it otherwise): called
     between stages and between the planner's rules, so one step's temporaries do not add

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from userbatch.frames import release_memory
+from userbatch.frames import is_text, release_memory
 
 # A text cell starting with one of these is run as a formula by spreadsheet software.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -128,7 +128,7 @@ def _csv_chunk(frame: pd.DataFrame, neutralize_cells: bool) -> pa.Table:
     arrays = []
     for position in range(frame.shape[1]):
         array = _csv_array(frame.iloc[:, position])
-        if neutralize_cells and _is_text(array.type):
+        if neutralize_cells and is_text(array.type):
             array = _neutralized(array)
         arrays.append(array)
     return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
@@ -157,10 +157,6 @@ def text_array(series: pd.Series) -> pa.Array | pa.ChunkedArray:
             series = series.astype("str")
     array = pa.array(series.astype("str"), from_pandas=True)
     return array if array.type == pa.large_string() else array.cast(pa.large_string())
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _neutralized(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -114,9 +114,7 @@ class GroupMembers:
 
     def users_of(self, group: str) -> np.ndarray:
         """Positions of the planned users who are direct members of ``group``."""
-        found = pc.index_in(pa.array([group.lower()], pa.large_string()), value_set=self.groups)[
-            0
-        ].as_py()
-        if found is None:
+        found = pc.index(self.groups, group.lower()).as_py()  # -1 where absent
+        if found < 0:
             return np.empty(0, dtype=np.int64)
         return self.user[(self.group == found) & (self.user >= 0)].astype(np.int64)

@@ -116,7 +116,6 @@ class RunBlobs:
                     return
                 rows = frame.iloc[start : start + BLOB_ROWS]
                 self._put((name, _blob(self._fill(rows, start) if lazy else rows)))
-                del rows
             self._put(None)
         except BaseException as exc:  # handed to the inserting thread
             self._put(exc)

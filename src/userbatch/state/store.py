@@ -25,7 +25,7 @@ import pyarrow.json as pj
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
-from userbatch.frames import by_chunk, release_memory
+from userbatch.frames import by_chunk, is_text, release_memory
 from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
 
 SCHEMA_VERSION = "1"
@@ -535,7 +535,7 @@ def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[np.ndarray]:
 def _repeats(column: pa.ChunkedArray) -> bool:
     """Whether a text column's first rows hold few distinct values (names, phone numbers and
     addresses are mostly distinct; statuses, countries and departments are not)."""
-    if not _is_text(column.type):
+    if not is_text(column.type):
         return False
     sample = column.slice(0, SAMPLE_ROWS)
     return pc.count_distinct(sample).as_py() * 4 <= len(sample)
@@ -544,17 +544,13 @@ def _repeats(column: pa.ChunkedArray) -> bool:
 def _objects(column: pa.Array, repeating: bool) -> np.ndarray:
     """A column's values as Python objects (None where missing): text by Arrow's conversion
     to numpy, a repeating column's by its dictionary (one object per distinct value)."""
-    if not _is_text(column.type):
-        return np.array(column.to_pylist() + [None], dtype=object)[:-1]  # no numpy scalars
+    if not is_text(column.type):
+        return np.array(column.to_pylist(), dtype=object)  # Python numbers, no numpy scalars
     if not repeating:
         return column.to_numpy(zero_copy_only=False)
     encoded = column.dictionary_encode()
     values = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
     return values[encoded.indices.fill_null(len(values) - 1).to_numpy()]
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _gathered(batches: list[pa.RecordBatch], rows: np.ndarray) -> pa.RecordBatch:
@@ -576,7 +572,7 @@ def _blankable(table: pa.Table) -> set[int]:
     return {
         i
         for i, column in enumerate(table.columns)
-        if _is_text(column.type) and column.null_count and not pc.any(pc.equal(column, "")).as_py()
+        if is_text(column.type) and column.null_count and not pc.any(pc.equal(column, "")).as_py()
     }
 
 

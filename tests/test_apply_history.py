@@ -64,3 +64,20 @@ def test_a_history_that_cannot_be_made_leaves_the_store_as_it_was(tmp_path, monk
         run(tmp_path, state, apply=True, **ONBOARD)
     assert _store_rows(state) == before
     assert jobs.history(state).empty
+    # changes.csv had begun beside the write: neither it nor a report folder is left.
+    assert not (tmp_path / "reports-run").exists()
+
+
+def test_changes_csv_written_during_the_apply_is_the_plans(tmp_path, monkeypatch):
+    """changes.csv of an apply is written from the history's parts while the store is
+    written: the same file a plan of the same inputs writes, and no partial file left."""
+    monkeypatch.setattr(history, "BLOB_ROWS", 3)  # the change log in several parts
+    state = make_store(tmp_path)
+    planned = run(tmp_path, state, **ONBOARD)
+    inputs = sorted((tmp_path / "in-run").iterdir())
+    applied = jobs.run_plan(inputs, state=state, report_dir=tmp_path / "applied", apply=True)
+    assert applied.applied
+    written = (applied.report_dir / "changes.csv").read_bytes()
+    assert written == (planned.report_dir / "changes.csv").read_bytes()
+    assert written.count(b"\n") == 1 + len(applied.plan.changes) > 10
+    assert sorted(p.name for p in applied.report_dir.iterdir() if p.name.startswith(".")) == []

@@ -55,10 +55,16 @@ def credentials_for(plan: Plan) -> pd.DataFrame:
 
 
 def apply_plan(
-    store: Store, plan: Plan, *, expected_fingerprint: str | None = None, run: dict | None = None
+    store: Store,
+    plan: Plan,
+    *,
+    expected_fingerprint: str | None = None,
+    run: dict | None = None,
+    changes_csv=None,
 ) -> ApplyResult:
     """Write ``plan.writes`` and the run's history atomically; refuse a store that changed
-    since the plan was made."""
+    since the plan was made. ``changes_csv`` (``reports.ChangesCsv``), with ``run``, gets
+    the change log as the history makes it: changes.csv is written beside the store."""
     credentials = credentials_for(plan)
     release_memory()  # its temporaries, before the writes (1M users: ~0.2 GB)
     before = store.fingerprint()
@@ -76,6 +82,7 @@ def apply_plan(
                 plan.report_changes(),
                 plan.writes,
                 fill_after=plan.lazy.fill,
+                changes_sink=changes_csv,
             )
             try:
                 store.write(plan.writes, conn, between=lambda: history.insert_ready(conn))

@@ -121,6 +121,15 @@ def is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
+def repeats(column: pa.Array | pa.ChunkedArray, sample_rows: int = 4096) -> bool:
+    """Whether a text column's first rows hold few distinct values (names, phone numbers and
+    addresses are mostly distinct; statuses, countries and departments are not)."""
+    if not is_text(column.type):
+        return False
+    sample = column.slice(0, sample_rows)
+    return pc.count_distinct(sample).as_py() * 4 <= len(sample)
+
+
 def release_memory() -> None:
     """Hand memory Arrow freed back to the system (the pool keeps it otherwise): called
     between stages and between the planner's rules, so one step's temporaries do not add

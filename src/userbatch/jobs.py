@@ -23,6 +23,7 @@ from userbatch.plan.changes import LazyAfter
 from userbatch.plan.mirror import guard_refusal
 from userbatch.plan.saved import load_plan, save_plan
 from userbatch.reports import default_report_dir, write_reports
+from userbatch.reports.changes_csv import ChangesCsv
 from userbatch.reports.html import environment_counts, seat_usage
 from userbatch.reports.model import RunReport
 from userbatch.state.history import new_run_id, run_record
@@ -171,19 +172,19 @@ def run_plan(
     if out is not None and not refusal:
         save_plan(out, plan, fingerprint=fingerprint, inputs=validation.inputs, exit_code=code)
         result.messages.append(f"plan saved to {out}; apply it with: userbatch apply --plan {out}")
-    credentials, after = None, fingerprint
+    credentials, after, changes_file = None, fingerprint, None
     if emit is None and not keep_current:
         # Only --emit reads the state as it was: the tables the plan replaced go before the
         # apply and the reports (1M users: ~0.2 GB, mostly the old environment users).
         plan.current = current = None
     if apply and result.exit_code in (EXIT_OK, EXIT_PARTIAL):
-        credentials, after = _apply_confirmed(
-            result, store, fingerprint, validation.inputs, confirm, timer
+        credentials, after, changes_file = _apply_confirmed(
+            result, store, fingerprint, validation.inputs, confirm, timer, report_dir
         )
     report = RunReport(
         command=command, exit_code=result.exit_code, frames=plan.frames, columns=validation.columns,
         failing=plan.failing, problems=problems, inputs=validation.inputs,
-        changes=plan.report_changes(), fill_after=plan.lazy.fill,
+        changes=plan.report_changes(), fill_after=plan.lazy.fill, changes_file=changes_file,
         invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
         **_state_facts(plan.planned),
@@ -194,21 +195,30 @@ def run_plan(
     return result
 
 
-def _apply_confirmed(result: JobResult, store, fingerprint, inputs, confirm, timer: Timer):
+def _apply_confirmed(
+    result: JobResult, store, fingerprint, inputs, confirm, timer: Timer, report_dir: Path
+):
     """Apply ``result.plan`` unless it is empty or the person answers no; returns
-    (credentials, fingerprint after)."""
+    (credentials, fingerprint after, changes.csv as written during the apply or None)."""
     plan = result.plan
     if plan.changes.empty:
-        return None, fingerprint
+        return None, fingerprint, None
     if confirm is not None and not confirm(plan):
         result.exit_code = EXIT_FATAL
         result.messages.append("not applied: answered no")
-        return None, fingerprint
+        return None, fingerprint, None
     started = timer.begin("apply")
-    applied = _execute(store, plan, fingerprint, "apply", inputs, result.exit_code)
+    changes_csv = ChangesCsv(report_dir)
+    try:
+        applied = _execute(
+            store, plan, fingerprint, "apply", inputs, result.exit_code, changes_csv=changes_csv
+        )
+    except BaseException:
+        changes_csv.discard()
+        raise
     timer.stage("apply", started)
     result.applied = True
-    return applied.credentials, applied.fingerprint_after
+    return applied.credentials, applied.fingerprint_after, changes_csv.file
 
 
 def _state_facts(state: State | None) -> dict:
@@ -229,9 +239,17 @@ def _guard(plan: Plan, current: State, options: PlanOptions) -> str | None:
 
 
 def _execute(
-    store: Store, plan: Plan, fingerprint, command: str, inputs, exit_code: int, **run_extra
+    store: Store,
+    plan: Plan,
+    fingerprint,
+    command: str,
+    inputs,
+    exit_code: int,
+    changes_csv=None,
+    **run_extra,
 ):
-    """Apply under the store's lock, recording the run in the history in the same transaction."""
+    """Apply under the store's lock, recording the run in the history in the same
+    transaction (and changes.csv as it goes, given ``changes_csv``)."""
     run_id = new_run_id()
     counts = [
         {"entity": entity, "change": change, "count": int(n)}
@@ -239,7 +257,9 @@ def _execute(
     ]
     run = run_record(run_id, command, inputs, counts, exit_code, **run_extra)
     with apply_lock(store, run_id):
-        return apply_plan(store, plan, expected_fingerprint=fingerprint, run=run)
+        return apply_plan(
+            store, plan, expected_fingerprint=fingerprint, run=run, changes_csv=changes_csv
+        )
 
 
 def _emit(out, plan: Plan, credentials, report_dir: Path, store: Store, rows: int) -> list[Path]:
@@ -275,12 +295,13 @@ def run_apply_saved(
     plan.current = store.load()
     code = header["exit_code"] if header["exit_code"] in (EXIT_OK, EXIT_PARTIAL) else EXIT_OK
     result = JobResult(code, plan=plan)
-    credentials, after = _apply_confirmed(
-        result, store, fingerprint, header["inputs"], confirm, timer
+    credentials, after, changes_file = _apply_confirmed(
+        result, store, fingerprint, header["inputs"], confirm, timer, report_dir
     )
     report = RunReport(
         command="apply", exit_code=result.exit_code, inputs=header["inputs"] or [],
-        changes=plan.report_changes(), invitations=plan.invitations, credentials=credentials,
+        changes=plan.report_changes(), changes_file=changes_file,
+        invitations=plan.invitations, credentials=credentials,
         store_fingerprint_before=fingerprint, store_fingerprint_after=after,
         **_state_facts(store.load()),
     )  # fmt: skip

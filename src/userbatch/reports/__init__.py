@@ -9,6 +9,7 @@ Column names and vocabulary are a public interface: scripts read these files.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -59,12 +60,16 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
         "changes": changes_chunks(report),
         "invitations": invitations_table(report),
     }
-    # changes.csv, the longest (1M users: 4M rows, their JSON made as written), is written
-    # on a thread from the start, and everything else here meanwhile: Arrow formats and
-    # writes the CSVs outside the GIL.
+    # The longest CSV is written on a thread from the start, and everything else here
+    # meanwhile: Arrow formats and writes the CSVs outside the GIL. It is changes.csv (1M
+    # users: 4M rows, their JSON made as written) unless the apply wrote that already.
+    longest, rest = "changes", ["results", "problems", "invitations"]
+    if report.changes_file is not None:
+        shutil.move(report.changes_file, report_dir / "changes.csv")
+        longest = rest.pop(0)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
-        changes = pool.submit(_write_or_remove, tables["changes"], report_dir / "changes.csv")
-        for name in ("results", "problems", "invitations"):
+        first = pool.submit(_write_or_remove, tables[longest], report_dir / f"{longest}.csv")
+        for name in rest:
             _write_or_remove(tables[name], report_dir / f"{name}.csv")
         errors = errors_tables(report, per_row)
         for kind in {*KINDS, *errors}:
@@ -82,7 +87,7 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
         write_report_xlsx(report_dir / "report.xlsx", data, tables, report.xlsx_max_rows)
         # Credentials are not among ``tables``: the page never sees a password (R1).
         write_report_html(report_dir / "report.html", report, data, tables, report.html_max_rows)
-        changes.result()
+        first.result()
     data["timings_s"]["report"] = round(time.perf_counter() - started, 3)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     (report_dir / "summary.json").write_text(text + "\n", encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -47,6 +48,9 @@ class RunReport:
     problems: pd.DataFrame = field(default_factory=empty_problems)
     inputs: list[dict] = field(default_factory=list)
     changes: pd.DataFrame | None = None
+    # changes.csv as written during the apply (reports.changes_csv), moved in place
+    # instead of written again; None: written from ``changes``.
+    changes_file: Path | None = None
     invitations: pd.DataFrame | None = None
     credentials: pd.DataFrame | None = None
     store_fingerprint_before: str | None = None

@@ -184,12 +184,12 @@ def changes_chunks(report: RunReport) -> ChunkedTable | None:
 
     def parts(rows: int) -> Iterator[pd.DataFrame]:
         for start in range(0, max(len(changes), 1), rows):
-            yield _change_rows(fill(changes.iloc[start : start + rows], start))
+            yield change_rows(fill(changes.iloc[start : start + rows], start))
 
     return ChunkedTable(CHANGE_COLUMNS, len(changes), parts)
 
 
-def _change_rows(changes: pd.DataFrame) -> pd.DataFrame:
+def change_rows(changes: pd.DataFrame) -> pd.DataFrame:
     """Rows of the change log as changes.csv shows them (R1: no password field)."""
     table = changes.reindex(columns=CHANGE_COLUMNS)
     for column in ("before", "after"):
@@ -376,6 +376,8 @@ def _row_identity(kind: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     frame = pd.DataFrame(index=index) if frame is None else frame
 
     def column(name: str, dtype: str = "str") -> pd.Series:
+        if name in frame and dtype == "str" and isinstance(frame[name].dtype, pd.CategoricalDtype):
+            return _str_series(text_array(frame[name]), index)  # see text_array
         if name in frame:
             return frame[name].astype(dtype)
         return pd.Series(pd.NA, index=index, dtype=dtype)

@@ -1,5 +1,6 @@
 """Run history: every apply records who, when, what inputs, counts and exit code, and keeps
-its changes and table writes (before and after) so ``history`` can show and ``revert`` undo it.
+its changes and table writes (the rows it deleted, whole, and the keys of the rows it
+inserted) so ``history`` can show and ``revert`` undo it.
 
 Changes and writes are kept per run as Parquet blobs: one insert per table however large
 the run, so history costs little next to the apply itself.
@@ -21,8 +22,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from userbatch.errors import UsageError
-from userbatch.frames import release_memory
+from userbatch.frames import release_memory, repeats
 from userbatch.state.lock import _os_user
+from userbatch.state.model import TABLES
 from userbatch.state.store import metadata
 
 RUNS = sa.Table(
@@ -71,7 +73,14 @@ def _blob(frame: pd.DataFrame) -> memoryview:
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed Python objects
         table = pa.Table.from_pandas(frame.astype("str"), preserve_index=False)
     buffer = pa.BufferOutputStream()
-    pq.write_table(table, buffer)
+    # Dictionaries only where values repeat, no statistics (a blob is read whole): the
+    # change log's JSON made dictionaries that were then given up (1M users: ~2 s less).
+    dictionary = [
+        table.column_names[i]
+        for i, column in enumerate(table.columns)
+        if pa.types.is_dictionary(column.type) or repeats(column, sample_rows=1024)
+    ]
+    pq.write_table(table, buffer, use_dictionary=dictionary, write_statistics=False)
     return memoryview(buffer.getvalue())  # the Parquet bytes without a copy
 
 
@@ -89,19 +98,30 @@ class RunBlobs:
     the store's write statements: Arrow makes the JSON and the Parquet mostly outside the
     GIL, while binding rows holds it) and the rest, and the run itself (``finished_at``:
     when its history is in), at ``finish``. ``fill_after(rows,
-    start)`` makes the ``after`` texts the plan left to be made (Plan.lazy)."""
+    start)`` makes the ``after`` texts the plan left to be made (Plan.lazy).
+    ``changes_sink`` (``write(part)``, ``close()``), when given, gets the change log's parts
+    with their ``after`` made, in order, on this thread (changes.csv: reports.ChangesCsv)."""
 
-    def __init__(self, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None) -> None:
+    def __init__(
+        self, run: dict, changes: pd.DataFrame, writes: dict, fill_after=None, changes_sink=None
+    ) -> None:
         self.run = run
         frames = [("changes", changes)]
         for table, (deleted, inserted) in writes.items():
-            frames += [(f"delete:{table}", deleted), (f"insert:{table}", inserted)]
+            # Revert puts deleted rows back and deletes inserted ones by key; what the rows
+            # held is in the changes' ``after`` (1M users: 1.2 s less Parquet, 80 MB less).
+            key = list(TABLES[table][1])
+            frames += [
+                (f"delete:{table}", deleted),
+                (f"insert:{table}", inserted.reindex(columns=key)),
+            ]
         self._parts = [
             (f"{name}#{part}" if part else name, frame, start, name == "changes")
             for name, frame in frames
             for part, start in enumerate(range(0, max(len(frame), 1), BLOB_ROWS))
         ]
         self._fill = fill_after or (lambda part, start: part)
+        self._sink = changes_sink
         self._ready: queue.Queue = queue.Queue(maxsize=BLOBS_AHEAD)
         self._stop = threading.Event()
         self._inserted, self._done = 0, False
@@ -111,11 +131,21 @@ class RunBlobs:
 
     def _make(self) -> None:
         try:
+            sink = self._sink
             for name, frame, start, lazy in self._parts:
                 if self._stop.is_set():
                     return
                 rows = frame.iloc[start : start + BLOB_ROWS]
-                self._put((name, _blob(self._fill(rows, start) if lazy else rows)))
+                if lazy:
+                    rows = self._fill(rows, start)
+                    if sink is not None:
+                        sink.write(rows)
+                elif sink is not None:  # the change log's parts come first: it is whole
+                    sink.close()
+                    sink = None
+                self._put((name, _blob(rows)))
+            if sink is not None:
+                sink.close()
             self._put(None)
         except BaseException as exc:  # handed to the inserting thread
             self._put(exc)

@@ -25,7 +25,7 @@ import pyarrow.json as pj
 import sqlalchemy as sa
 
 from userbatch.errors import FatalError, StoreMissingError
-from userbatch.frames import by_chunk, is_text, release_memory
+from userbatch.frames import by_chunk, is_text, release_memory, repeats
 from userbatch.state.model import INT_COLUMNS, TABLES, State, conform
 
 SCHEMA_VERSION = "1"
@@ -41,7 +41,6 @@ WRITE_CACHE_KIB = 16384
 ROWS_PER_INSERT = 64
 MAX_BOUND = 999
 CHUNK_CELLS = 200_000  # cells per executemany: their Python objects take ~20 MiB
-SAMPLE_ROWS = 4096  # rows that tell whether a column repeats its values
 # Rows read and parsed at a time: the chunk's text (~6 MB of users) and the parser's scratch
 # are what a load holds above the frames (1M users, peak over the RSS after the load:
 # +125 MiB at 100k rows a chunk, +45 MiB at 25k; CPU the same).
@@ -519,7 +518,7 @@ def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[np.ndarray]:
     that repeats its values makes one Python object per distinct value, not one per cell."""
     order = pc.sort_indices(table.select(list(key)), sort_keys=[(k, "ascending") for k in key])
     order = order.to_numpy()
-    repeating = {i for i, column in enumerate(table.columns) if _repeats(column)}
+    repeating = {i for i, column in enumerate(table.columns) if repeats(column)}
     batches = table.to_batches()
     step = max(1, CHUNK_CELLS // max(1, table.num_columns))
     for start in range(0, len(order), step):
@@ -530,15 +529,6 @@ def _row_chunks(table: pa.Table, key, blank=()) -> Iterator[np.ndarray]:
                 column = pc.fill_null(column, "")
             cells[:, i] = _objects(column, i in repeating)
         yield cells
-
-
-def _repeats(column: pa.ChunkedArray) -> bool:
-    """Whether a text column's first rows hold few distinct values (names, phone numbers and
-    addresses are mostly distinct; statuses, countries and departments are not)."""
-    if not is_text(column.type):
-        return False
-    sample = column.slice(0, SAMPLE_ROWS)
-    return pc.count_distinct(sample).as_py() * 4 <= len(sample)
 
 
 def _objects(column: pa.Array, repeating: bool) -> np.ndarray:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pandas.testing as pdt
 import pytest
 
 from tests.engine.helpers import make_store, run
 from userbatch import jobs
+from userbatch.reports.changes_csv import PARTIAL_NAME, ChangesCsv
 from userbatch.state import history
 from userbatch.state.store import Store
 
@@ -60,12 +62,47 @@ def test_a_history_that_cannot_be_made_leaves_the_store_as_it_was(tmp_path, monk
 
     real_blob = history._blob
     monkeypatch.setattr(history, "_blob", failing_blob)
+    inputs = [tmp_path / "users.csv", tmp_path / "licenses.csv"]
+    for path, text in zip(inputs, ONBOARD.values(), strict=True):
+        path.write_text(text, encoding="utf-8")
     with pytest.raises(RuntimeError, match="disk full"):
-        run(tmp_path, state, apply=True, **ONBOARD)
+        jobs.run_plan(inputs, state=state, report_dir=tmp_path / "a" / "b" / "rep", apply=True)
     assert _store_rows(state) == before
     assert jobs.history(state).empty
-    # changes.csv had begun beside the write: neither it nor a report folder is left.
-    assert not (tmp_path / "reports-run").exists()
+    # changes.csv had begun beside the write: neither it nor the folders made for it stay.
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_revert_of_a_revert_puts_the_rows_back_whole(tmp_path):
+    """History keeps an inserted row's key only; a revert records the rows it deletes as
+    they are in the store, so reverting the revert restores every column."""
+    state = make_store(tmp_path)
+    run(tmp_path, state, apply=True, **ONBOARD)
+    applied = _store_rows(state)
+    first = jobs.history(state)["run_id"].iloc[-1]
+    assert jobs.run_revert(first, state=state, report_dir=tmp_path / "rv1").applied
+    assert _store_rows(state) != applied
+    second = jobs.history(state)["run_id"].iloc[-1]
+    assert jobs.run_revert(second, state=state, report_dir=tmp_path / "rv2").applied
+    assert _store_rows(state) == applied
+
+
+def test_a_partial_changes_csv_is_removed_and_never_written_after_discard(tmp_path):
+    """A killed apply's partial changes.csv goes with the next reports into its folder; a
+    discarded one is not written again by a history thread still running."""
+    stale = tmp_path / "rep" / PARTIAL_NAME
+    stale.parent.mkdir()
+    stale.write_text("half a file")
+    state = make_store(tmp_path)
+    inputs = tmp_path / "users.csv"
+    inputs.write_text(ONBOARD["users"], encoding="utf-8")
+    assert jobs.run_plan([inputs], state=state, report_dir=stale.parent).exit_code == 0
+    assert not stale.exists() and (stale.parent / "changes.csv").exists()
+    sink = ChangesCsv(tmp_path / "x")
+    sink.discard()
+    sink.write(pd.DataFrame({"change": ["create_user"]}))
+    sink.close()
+    assert sink.file is None and not (tmp_path / "x").exists()
 
 
 def test_changes_csv_written_during_the_apply_is_the_plans(tmp_path, monkeypatch):

@@ -53,18 +53,29 @@ def inverse_plan(store, run_id: str, *, force: bool = False) -> Plan:
             f"later run(s) {', '.join(conflicts)} changed the same rows as {run_id}; "
             "revert those first or pass --force"
         )
+    state = store.load()
     writes = {}
     for table, (deleted, inserted) in run_writes(store, run_id).items():
-        # Delete what the run inserted (and anything now at the keys it deleted), then put
-        # back what it deleted.
-        gone = pd.concat([conform(table, inserted), conform(table, deleted)], ignore_index=True)
-        writes[table] = (gone, conform(table, deleted))
+        # Delete what is now at the keys the run inserted or deleted, as it is now (this
+        # run's history keeps it whole: a revert of the revert puts it back), then put back
+        # what the run deleted.
+        writes[table] = (
+            _rows_at(state.tables[table], table, [inserted, deleted]),
+            conform(table, deleted),
+        )
     changes = run_changes(store, run_id)
     inverse = changes.assign(
         change=changes["change"].map(lambda c: INVERSE.get(c, c)),
         before=changes["after"], after=changes["before"],
         _kind=None, _row=None,
     )  # fmt: skip
-    return Plan(
-        {}, inverse.iloc[::-1].reset_index(drop=True), Problems(), store.load(), None, writes
-    )
+    return Plan({}, inverse.iloc[::-1].reset_index(drop=True), Problems(), state, None, writes)
+
+
+def _rows_at(current: pd.DataFrame, table: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``current`` whose key is the key of a row of ``frames``, exactly as the
+    store compares them (history keeps an inserted row's key only)."""
+    _, key = TABLES[table]
+    keys = pd.concat([frame.reindex(columns=list(key)) for frame in frames], ignore_index=True)
+    keys = keys.dropna().astype("str").drop_duplicates()
+    return current.astype({k: "str" for k in key}).merge(keys, on=list(key), how="inner")

@@ -77,12 +77,14 @@ def write_csv(
     """
     path = Path(path)
     parts = [frame] if isinstance(frame, pd.DataFrame) else frame
-    if mode is not None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)  # the file may have existed with a wider mode
-        os.close(fd)  # reopened below, the mode stays
-    with csv_file(path) as handle:
+    if mode is None:
+        with csv_file(path) as handle:
+            _write_csv_parts(parts, handle, neutralize_cells)
+        return path
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)  # the file may have existed with a wider mode
+    with os.fdopen(fd, "wb") as handle:  # the file made with ``mode``, never reopened
         _write_csv_parts(parts, handle, neutralize_cells)
     return path
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from userbatch.io.writers import write_csv
+from userbatch.reports.changes_csv import PARTIAL_NAME
 from userbatch.reports.html import write_report_html
 from userbatch.reports.model import CREDENTIAL_COLUMNS, RunReport
 from userbatch.reports.summary import summary
@@ -67,6 +68,8 @@ def write_reports(report: RunReport, report_dir: str | Path) -> Path:
     if report.changes_file is not None:
         shutil.move(report.changes_file, report_dir / "changes.csv")
         longest = rest.pop(0)
+    else:  # one a killed apply left in this folder
+        (report_dir / PARTIAL_NAME).unlink(missing_ok=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
         first = pool.submit(_write_or_remove, tables[longest], report_dir / f"{longest}.csv")
         for name in rest:
